@@ -1,0 +1,87 @@
+"""Subscriber 1: record each new object's metadata. Invoked asynchronously by SNS, one message per event."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from s3_notifications import MalformedNotification, parse_notification
+
+logger = Logger()
+records_table = boto3.resource("dynamodb").Table(os.environ["RECORDS_TABLE"])
+persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
+# S3 delivers at least once; the same bucket/key/version/sequencer is the same event.
+idempotency = IdempotencyConfig(
+    event_key_jmespath="[bucket, key, version_id, sequencer]",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=3600,
+)
+
+
+# --8<-- [start:handler]
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    """Index every object an SNS-delivered S3 notification names.
+
+    Raises on a malformed event: Lambda retries it twice, then sends it with its error to the failure queue.
+    """
+    idempotency.register_lambda_context(context)
+    indexed = ignored = 0
+    for message in sns_messages(event):
+        for object_event in parse_notification(message):
+            if object_event.is_created:
+                index_object(notification=object_event.as_dict())
+                indexed += 1
+            else:
+                logger.warning("ignoring event", extra={"event_name": object_event.event_name})
+                ignored += 1
+    logger.info("indexed objects", extra={"indexed": indexed, "ignored": ignored})
+    return {"indexed": indexed, "ignored": ignored}
+
+
+@idempotent_function(data_keyword_argument="notification", config=idempotency, persistence_store=persistence)
+def index_object(notification: dict[str, Any]) -> dict[str, Any]:
+    """Write the object's metadata; ``deliveries`` counts how often this ran (once, thanks to idempotency)."""
+    records_table.update_item(
+        Key={"object_key": notification["key"], "subscriber": "indexer"},
+        UpdateExpression="SET bucket_name = :b, size_bytes = :s, etag = :e, version_id = :v, event_time = :t "
+        "ADD deliveries :one",
+        ExpressionAttributeValues={
+            ":b": notification["bucket"],
+            ":s": notification["size"],
+            ":e": notification["etag"],
+            ":v": notification["version_id"] or "null",
+            ":t": notification["event_time"],
+            ":one": 1,
+        },
+    )
+    return {"key": notification["key"]}
+
+
+# --8<-- [end:handler]
+
+
+def sns_messages(event: Any) -> list[str]:
+    """The message bodies of an SNS invocation event.
+
+    Raises:
+        MalformedNotification: the event is not an SNS notification event.
+    """
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list) or not records:
+        raise MalformedNotification("expected an SNS event with a non-empty 'Records' list")
+    messages = []
+    for index, record in enumerate(records):
+        sns = record.get("Sns") if isinstance(record, dict) else None
+        if not isinstance(sns, dict) or not isinstance(sns.get("Message"), str):
+            raise MalformedNotification(f"Records[{index}] has no Sns.Message string")
+        messages.append(sns["Message"])
+    return messages

@@ -1,0 +1,5 @@
+"""The base of every error the ``patterns`` command reports as a plain message instead of a traceback."""
+
+
+class PatternsError(RuntimeError):
+    """A failure the user can act on; the message says what failed and what to do."""
