@@ -1,0 +1,232 @@
+"""CloudFormation resource types moto 5.2.5 skips silently, implemented on moto's own backends.
+
+moto finds resource types through ``CloudFormationModel.__subclasses__()``, so each model here must be a
+*direct* subclass (a mixin may come first) in an importable module; :func:`register` clears moto's caches.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.awslambda.utils import get_backend as lambda_backend
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+from moto.s3.models import s3_backends
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+
+
+class _SandboxModel:
+    """What every added model shares: created at once, replaced on update, deleted through ``_delete``."""
+
+    physical_resource_id: str
+    properties: dict[str, Any]
+    account_id: str
+    region_name: str
+
+    def __init__(self, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        self.physical_resource_id = physical_id
+        self.properties = properties
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in getattr(cls, "ATTRIBUTES", ())
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
+        account_id: str, region_name: str,
+    ) -> Any:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(  # type: ignore[attr-defined]
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        cls(resource_name, cloudformation_json.get("Properties", {}), account_id, region_name)._delete()
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self._delete()
+
+    def _delete(self) -> None:
+        raise NotImplementedError
+
+
+def _policy_json(document: Any) -> str:
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+class SqsQueuePolicy(_SandboxModel, CloudFormationModel):
+    """``AWS::SQS::QueuePolicy``: sets the ``Policy`` attribute of each queue."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SQS::QueuePolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> SqsQueuePolicy:
+        properties = cloudformation_json["Properties"]
+        model = cls(resource_name, properties, account_id, region_name)
+        model._apply(_policy_json(properties["PolicyDocument"]))
+        return model
+
+    def _apply(self, policy: str) -> None:
+        backend = sqs_backends[self.account_id][self.region_name]
+        for url in self.properties["Queues"]:
+            backend.set_queue_attributes(url.rstrip("/").rsplit("/", 1)[-1], {"Policy": policy})
+
+    def _delete(self) -> None:
+        try:
+            self._apply("")
+        except Exception:  # the queue went first
+            pass
+
+
+class SnsTopicPolicy(_SandboxModel, CloudFormationModel):
+    """``AWS::SNS::TopicPolicy``: sets the ``Policy`` attribute of each topic."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::TopicPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> SnsTopicPolicy:
+        properties = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][region_name]
+        for arn in properties["Topics"]:
+            backend.set_topic_attribute(arn, "Policy", _policy_json(properties["PolicyDocument"]))
+        return cls(resource_name, properties, account_id, region_name)
+
+    def _delete(self) -> None:
+        backend = sns_backends[self.account_id][self.region_name]
+        for arn in self.properties["Topics"]:
+            if arn in backend.topics:
+                backend.topics[arn]._policy_json = backend.topics[arn]._create_default_topic_policy(
+                    self.region_name, self.account_id, backend.topics[arn].name
+                )
+
+
+class S3BucketPolicy(_SandboxModel, CloudFormationModel):
+    """``AWS::S3::BucketPolicy``."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> S3BucketPolicy:
+        properties = cloudformation_json["Properties"]
+        s3_backends[account_id][_partition(region_name)].put_bucket_policy(
+            properties["Bucket"], _policy_json(properties["PolicyDocument"]).encode()
+        )
+        return cls(resource_name, properties, account_id, region_name)
+
+    def _delete(self) -> None:
+        backend = s3_backends[self.account_id][_partition(self.region_name)]
+        if self.properties["Bucket"] in backend.buckets:
+            backend.delete_bucket_policy(self.properties["Bucket"])
+
+
+class SnsSubscription(_SandboxModel, CloudFormationModel):
+    """``AWS::SNS::Subscription`` with its delivery attributes (raw delivery, filter policy, redrive policy)."""
+
+    ATTRIBUTES = ("Arn",)
+    _ATTRIBUTE_PROPERTIES = ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy",
+                             "DeliveryPolicy")
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::Subscription"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> SnsSubscription:
+        properties = cloudformation_json["Properties"]
+        topic_arn = properties["TopicArn"]
+        backend = sns_backends[topic_arn.split(":")[4]][topic_arn.split(":")[3]]
+        subscription = backend.subscribe(topic_arn, properties["Endpoint"], properties["Protocol"])
+        for name in cls._ATTRIBUTE_PROPERTIES:
+            if name in properties:
+                value = properties[name]
+                if isinstance(value, bool):
+                    value = "true" if value else "false"
+                elif not isinstance(value, str):
+                    value = json.dumps(value)
+                if name == "RawMessageDelivery" and value == "false":
+                    continue  # moto treats any non-empty string as true
+                backend.set_subscription_attributes(subscription.arn, name, value)
+        return cls(subscription.arn, properties, account_id, region_name)
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.physical_resource_id
+
+    def _delete(self) -> None:
+        arn = self.physical_resource_id
+        backend = sns_backends[arn.split(":")[4]][arn.split(":")[3]]
+        if arn in backend.subscriptions:
+            backend.unsubscribe(arn)
+
+
+class LambdaEventInvokeConfig(_SandboxModel, CloudFormationModel):
+    """``AWS::Lambda::EventInvokeConfig``: retries, maximum event age and destinations of async invocation."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::EventInvokeConfig"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> LambdaEventInvokeConfig:
+        properties = cloudformation_json["Properties"]
+        config = {k: properties[k] for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+                  if k in properties}
+        for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+            if key in config:
+                config[key] = int(config[key])
+        lambda_backend(account_id, region_name).put_function_event_invoke_config(properties["FunctionName"], config)
+        return cls(f"{properties['FunctionName']}:{properties.get('Qualifier', '$LATEST')}", properties, account_id,
+                   region_name)
+
+    def _delete(self) -> None:
+        backend = lambda_backend(self.account_id, self.region_name)
+        try:
+            backend.get_function(self.properties["FunctionName"]).event_invoke_config = []
+        except Exception:  # the function went first
+            pass
+
+
+def _partition(region_name: str) -> str:
+    return "aws-cn" if region_name.startswith("cn-") else "aws"
+
+
+MODELS = (SqsQueuePolicy, SnsTopicPolicy, S3BucketPolicy, SnsSubscription, LambdaEventInvokeConfig)
+
+
+def register() -> None:
+    """Make moto's CloudFormation see the models above (its model maps are cached)."""
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+    missing = [m.cloudformation_type() for m in MODELS if m.cloudformation_type() not in parsing.get_model_map()]
+    if missing:
+        raise RuntimeError(f"moto did not pick up the sandbox's CloudFormation models: {missing}")

@@ -1,0 +1,163 @@
+"""Starting, finding and stopping the sandbox server process (``patterns sandbox start|stop|status``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from awspatterns.errors import PatternsError
+from awspatterns.sandbox.accounts import ACCOUNTS, SandboxSession
+
+
+class SandboxError(PatternsError):
+    """The sandbox could not be started, reached or stopped."""
+
+
+def default_state_dir() -> Path:
+    """Where the sandbox keeps its state file, logs and unpacked function code."""
+    if configured := os.environ.get("AWSPATTERNS_SANDBOX_HOME"):
+        return Path(configured)
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "awspatterns" / "sandbox"
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """A running sandbox, as recorded in its state file."""
+
+    pid: int
+    endpoint_url: str
+    control_url: str
+    region: str
+    accounts: dict[str, str]
+    started_at: str
+    startup_s: float
+    state_dir: str
+
+    @property
+    def log_file(self) -> Path:
+        """The server's log."""
+        return Path(self.state_dir) / "server.log"
+
+    def session(self, account: str = "main") -> SandboxSession:
+        """A boto3 session for one of the sandbox's accounts (by name, e.g. ``main``, or by id)."""
+        account_id = self.accounts.get(account, account)
+        return SandboxSession(self.endpoint_url, account_id=account_id, region_name=self.region)
+
+    def control(self, path: str, timeout: float = 60) -> Any:
+        """Call the server's control endpoint (``/status``, ``/quiesce?timeout=S``)."""
+        with urllib.request.urlopen(f"{self.control_url}{path}", timeout=timeout) as response:  # noqa: S310
+            return json.loads(response.read())
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``patterns sandbox status --json`` prints."""
+        return {**asdict(self), "log_file": str(self.log_file), "aws_endpoint_url": self.endpoint_url}
+
+
+def status(state_dir: Path | None = None) -> SandboxInfo | None:
+    """The running sandbox, or ``None`` (a stale state file from a dead process is removed)."""
+    state_dir = state_dir or default_state_dir()
+    state_file = state_dir / "state.json"
+    if not state_file.is_file():
+        return None
+    state = json.loads(state_file.read_text())
+    if not _alive(state["pid"]) or not _answers(state["endpoint_url"]):
+        state_file.unlink(missing_ok=True)
+        return None
+    return SandboxInfo(**state, state_dir=str(state_dir))
+
+
+def start(state_dir: Path | None = None, port: int | None = None, timeout_s: float = 60) -> SandboxInfo:
+    """Start the sandbox in the background (or return the one already running) and wait until it answers."""
+    state_dir = state_dir or default_state_dir()
+    if running := status(state_dir):
+        return running
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "state.json").unlink(missing_ok=True)
+    port = port or _free_port()
+    with (state_dir / "server.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "awspatterns.sandbox.server", "--port", str(port), "--state-dir", str(state_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
+        )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SandboxError(f"the sandbox server exited with status {process.returncode}; see {state_dir}/server.log")
+        if (info := status(state_dir)) and info.pid == process.pid:
+            return info
+        time.sleep(0.1)
+    process.kill()
+    raise SandboxError(f"the sandbox did not become ready within {timeout_s:.0f} s; see {state_dir}/server.log")
+
+
+def stop(state_dir: Path | None = None, timeout_s: float = 20) -> bool:
+    """Stop the running sandbox; return whether one was running. Its accounts' contents are gone."""
+    state_dir = state_dir or default_state_dir()
+    info = status(state_dir)
+    if info is None:
+        return False
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while _alive(info.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(info.pid):
+        os.killpg(info.pid, signal.SIGKILL)
+    (state_dir / "state.json").unlink(missing_ok=True)
+    return True
+
+
+def require(state_dir: Path | None = None) -> SandboxInfo:
+    """The running sandbox.
+
+    Raises:
+        SandboxError: none is running (the message says how to start one).
+    """
+    info = status(state_dir)
+    if info is None:
+        raise SandboxError("no sandbox is running; start it with `patterns sandbox start`")
+    return info
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as gone
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    except ChildProcessError:
+        return True
+
+
+def _answers(endpoint_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint_url}/moto-api/", timeout=2):  # noqa: S310
+            return True
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+__all__ = ["ACCOUNTS", "SandboxError", "SandboxInfo", "require", "start", "status", "stop"]

@@ -1,0 +1,394 @@
+"""The sandbox engine: moto's backends, plus the Lambda runtime and trigger semantics wired into them.
+
+:func:`SandboxEngine.install` patches moto in this process (the sandbox server process). Every patched moto
+internal is listed in ``PATCHED`` and checked by the canary tests, so a moto upgrade that moves one fails loudly.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from moto.awslambda import models as lambda_models
+from moto.awslambda.utils import get_backend as lambda_backend
+from moto.cloudformation import models as cfn_models_module
+from moto.cloudformation import parsing
+from moto.core.utils import unix_time_millis
+from moto.logs.models import logs_backends
+from moto.s3 import notifications as s3_notifications
+from moto.iam.access_control import PermissionResult
+from moto.s3.models import FakeBucket, s3_backends
+from moto.sns import models as sns_models
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+
+from awspatterns.sandbox import cfn_models
+from awspatterns.sandbox.cfn_support import (
+    CustomResources,
+    SandboxUnsupported,
+    delete_in_dependency_order,
+    install_custom_resources,
+    parse_and_create_resource_strict,
+)
+from awspatterns.sandbox.runtime import FunctionSpec, InvocationResult, LambdaRuntime
+from awspatterns.sandbox.triggers import AsyncInvocation, AsyncInvoker, SqsMapping, SqsPoller
+
+log = logging.getLogger("awspatterns.sandbox")
+
+#: The moto internals the sandbox replaces or wraps: (object, attribute). Canary tests check each exists.
+PATCHED = (
+    (lambda_models.LambdaFunction, "invoke"),
+    (lambda_models.LambdaFunction, "_invoke_lambda"),
+    (lambda_models.LambdaFunction, "create_from_cloudformation_json"),
+    (lambda_models.LambdaBackend, "create_event_source_mapping"),
+    (lambda_models.LambdaBackend, "create_function"),
+    (sns_models.Subscription, "publish"),
+    (FakeBucket, "get_permission"),
+    (s3_notifications, "_get_s3_event"),
+    (s3_notifications, "_send_sns_message"),
+    (parsing, "parse_and_create_resource"),
+    (parsing.ResourceMap, "delete"),
+    (parsing.ResourceMap, "_delete_resource"),
+    (parsing.ResourceMap, "_resource_json_map"),
+    (cfn_models_module.Stack, "create_resources"),
+    (cfn_models_module.Stack, "delete"),
+)
+
+
+class SandboxEngine:
+    """Everything the sandbox adds to moto, for one server process."""
+
+    def __init__(self, endpoint_url: str, work_dir: Path) -> None:
+        self.endpoint_url = endpoint_url
+        self.runtime = LambdaRuntime(endpoint_url, work_dir)
+        self.async_invoker = AsyncInvoker(self._invoke_arn, self.deliver)
+        self.sqs_poller = SqsPoller(self._sqs_receive, self._sqs_invoke, self._sqs_delete, self._sqs_enabled)
+        self.custom_resources = CustomResources(self._invoke_arn, {"Custom::S3AutoDeleteObjects": auto_delete_objects})
+        self._sequencer = itertools.count(int(time.time() * 1000))
+        self._sequencer_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ installation
+    def install(self) -> None:
+        """Patch moto in this process. Call once, before the server handles requests."""
+        engine = self
+        cfn_models.register()
+        install_custom_resources(self.custom_resources)
+
+        def invoke(fn: Any, body: str, request_headers: Any, response_headers: dict[str, str]) -> bytes:
+            return engine._api_invoke(fn, body, request_headers or {}, response_headers)
+
+        def invoke_lambda(fn: Any, event: Any = None) -> tuple[str, bool, str]:
+            result = engine.run(fn, json.dumps({} if event is None else event))
+            return result.payload.decode(), result.errored, result.logs
+
+        lambda_models.LambdaFunction.invoke = invoke  # type: ignore[method-assign,assignment]
+        lambda_models.LambdaFunction._invoke_lambda = invoke_lambda  # type: ignore[method-assign,assignment]
+        self._wrap_function_creation()
+        self._wrap_event_source_mappings()
+        self._wrap_sns_lambda_delivery()
+        self._wrap_s3_events()
+        # moto evaluates bucket policies without their conditions, so a TLS-only Deny denies everything. Like
+        # IAM policies, bucket policies are not enforced by the sandbox (a documented fidelity limit).
+        FakeBucket.get_permission = lambda bucket, action, resource: PermissionResult.NEUTRAL  # type: ignore[method-assign]
+        self._wrap_stacks()
+        self.sqs_poller.start()
+
+    def _wrap_function_creation(self) -> None:
+        """Keep what moto's CloudFormation drops from a function: its log group and layers."""
+        original_cfn = lambda_models.LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+        original_api = lambda_models.LambdaBackend.create_function
+
+        def from_cloudformation(cls: type, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+                                region_name: str, **kwargs: Any) -> Any:
+            fn = original_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+            _remember_config(fn, cloudformation_json["Properties"])
+            return fn
+
+        def create_function(backend: Any, spec: dict[str, Any]) -> Any:
+            fn = original_api(backend, spec)
+            _remember_config(fn, spec)
+            return fn
+
+        lambda_models.LambdaFunction.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign]
+            from_cloudformation
+        )
+        lambda_models.LambdaBackend.create_function = create_function  # type: ignore[method-assign]
+
+    def _wrap_event_source_mappings(self) -> None:
+        """SQS event sources are polled by the sandbox instead of fired synchronously inside SendMessage."""
+        original = lambda_models.LambdaBackend.create_event_source_mapping
+        engine = self
+
+        def create(backend: Any, spec: dict[str, Any]) -> Any:
+            esm = original(backend, spec)
+            if esm.event_source_arn.startswith("arn:aws:sqs:"):
+                queue = sqs_backends[backend.account_id][backend.region_name].get_queue(
+                    esm.event_source_arn.rsplit(":", 1)[-1]
+                )
+                queue.lambda_event_source_mappings.pop(esm.function_arn, None)
+                engine.sqs_poller.add(SqsMapping(
+                    account_id=backend.account_id,
+                    region=backend.region_name,
+                    uuid=esm.uuid,
+                    queue_arn=esm.event_source_arn,
+                    function_arn=esm.function_arn,
+                    batch_size=int(esm.batch_size or 10),
+                    window_s=float(esm.max_batch_window or 0),
+                    report_item_failures="ReportBatchItemFailures" in (esm.function_response_types or []),
+                ))
+            return esm
+
+        lambda_models.LambdaBackend.create_event_source_mapping = create  # type: ignore[method-assign]
+
+    def _wrap_sns_lambda_delivery(self) -> None:
+        """SNS invokes Lambda asynchronously, with the real topic and subscription ARNs in the event."""
+        original = sns_models.Subscription.publish
+        engine = self
+
+        def publish(subscription: Any, message: str, message_id: str, subject: str | None = None,
+                    message_attributes: dict[str, Any] | None = None, **kwargs: Any) -> None:
+            if subscription.protocol != "lambda":
+                return original(subscription, message, message_id, subject=subject,  # type: ignore[no-any-return]
+                                message_attributes=message_attributes, **kwargs)
+            matcher = subscription._filter_policy_matcher
+            if matcher is not None and not matcher.matches(message_attributes, message):
+                return None
+            event = sns_event(subscription, message, message_id, subject, message_attributes or {})
+            arn = subscription.endpoint
+            engine.submit_async(arn.split(":")[4], arn.split(":")[3], arn, json.dumps(event))
+            return None
+
+        sns_models.Subscription.publish = publish  # type: ignore[method-assign,assignment]
+
+    def _wrap_s3_events(self) -> None:
+        """S3 events carry ``sequencer`` and ``versionId``, and SNS deliveries the S3 subject."""
+        original_event = s3_notifications._get_s3_event
+        engine = self
+
+        def s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+            event = original_event(event_name, bucket, key, notification_id)
+            obj = event["Records"][0]["s3"]["object"]
+            with engine._sequencer_lock:
+                obj["sequencer"] = f"{next(engine._sequencer):016X}"
+            if getattr(key, "version_id", None) and bucket.is_versioned:
+                obj["versionId"] = key.version_id
+            return event
+
+        def send_sns(account_id: str, event_body: Any, topic_arn: str, region_name: str) -> None:
+            try:
+                sns_backends[topic_arn.split(":")[4]][region_name].publish(
+                    arn=topic_arn, message=json.dumps(event_body), subject="Amazon S3 Notification"
+                )
+            except Exception:
+                log.exception("S3 could not publish to %s", topic_arn)
+
+        s3_notifications._get_s3_event = s3_event
+        s3_notifications._send_sns_message = send_sns
+
+    def _wrap_stacks(self) -> None:
+        """A stack that fails rolls back and says why; deletion goes in dependency order."""
+        original_create = cfn_models_module.Stack.create_resources
+        original_delete = cfn_models_module.Stack.delete
+        parsing.parse_and_create_resource = parse_and_create_resource_strict(parsing.parse_and_create_resource)
+        parsing.ResourceMap.delete = delete_in_dependency_order  # type: ignore[method-assign]
+
+        def create_resources(stack: Any) -> None:
+            try:
+                original_create(stack)
+            except Exception as error:
+                reason = str(error) if isinstance(error, SandboxUnsupported) else f"{type(error).__name__}: {error}"
+                log.warning("stack %s failed: %s", stack.name, reason)
+                stack.status = "CREATE_FAILED"
+                stack._add_stack_event("CREATE_FAILED", resource_status_reason=reason)
+                try:
+                    delete_in_dependency_order(stack.resource_map)
+                    stack.status = "ROLLBACK_COMPLETE"
+                except Exception as rollback_error:
+                    stack.status = "ROLLBACK_FAILED"
+                    reason = f"{reason}; rollback failed: {rollback_error}"
+                stack._add_stack_event(stack.status, resource_status_reason=reason)
+
+        def delete(stack: Any) -> None:
+            try:
+                original_delete(stack)
+            except Exception as error:
+                stack.status = "DELETE_FAILED"
+                stack._add_stack_event("DELETE_FAILED", resource_status_reason=str(error))
+                raise
+
+        cfn_models_module.Stack.create_resources = create_resources  # type: ignore[method-assign]
+        cfn_models_module.Stack.delete = delete  # type: ignore[method-assign]
+
+    # ------------------------------------------------------------------ invocation
+    def run(self, fn: Any, event: str) -> InvocationResult:
+        """Invoke a moto function synchronously and record its logs in CloudWatch Logs."""
+        spec = function_spec(fn)
+        result = self.runtime.invoke(spec, fn.code_bytes, event)
+        self._write_logs(fn, spec, result)
+        return result
+
+    def _invoke_arn(self, account_id: str, region: str, function_arn: str, event: str) -> InvocationResult:
+        fn = lambda_backend(account_id, region).get_function(function_arn)
+        return self.run(fn, event)
+
+    def _api_invoke(self, fn: Any, body: str, request_headers: Any, response_headers: dict[str, str]) -> bytes:
+        invocation_type = request_headers.get("X-Amz-Invocation-Type") or request_headers.get(
+            "x-amz-invocation-type", "RequestResponse"
+        )
+        event = body or "{}"
+        if isinstance(event, (dict, list)):
+            event = json.dumps(event)
+        if invocation_type == "DryRun":
+            return b""
+        if invocation_type == "Event":
+            self.submit_async(fn.account_id, fn.region, fn.function_arn, event)
+            return b""
+        result = self.run(fn, event)
+        if result.errored:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        tail = result.logs.encode()[-4096:]
+        response_headers["x-amz-log-result"] = base64.b64encode(tail).decode()
+        return result.payload
+
+    def submit_async(self, account_id: str, region: str, function_arn: str, event: str) -> None:
+        """Queue an asynchronous invocation, with the function's retry and destination settings."""
+        fn = lambda_backend(account_id, region).get_function(function_arn)
+        config = fn.event_invoke_config[0].config if fn.event_invoke_config else {}
+        dead_letter = getattr(fn, "_sandbox_dead_letter_arn", None)
+        self.async_invoker.submit(AsyncInvocation(account_id, region, fn.function_arn, event), config, dead_letter)
+
+    def deliver(self, account_id: str, region: str, target_arn: str, message: str) -> None:
+        """Send a message to a destination ARN: SQS queue, SNS topic or Lambda function."""
+        service, target_region, target_account = target_arn.split(":")[2], target_arn.split(":")[3], \
+            target_arn.split(":")[4]
+        if service == "sqs":
+            sqs_backends[target_account][target_region].send_message(target_arn.rsplit(":", 1)[-1], message)
+        elif service == "sns":
+            sns_backends[target_account][target_region].publish(arn=target_arn, message=message)
+        elif service == "lambda":
+            self.submit_async(target_account, target_region, target_arn, message)
+        else:
+            raise SandboxUnsupported(f"the sandbox cannot deliver to {target_arn}")
+
+    def _write_logs(self, fn: Any, spec: FunctionSpec, result: InvocationResult) -> None:
+        backend = logs_backends[spec.account_id][spec.region]
+        backend.ensure_log_group(spec.log_group)
+        stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{result.request_id.replace('-', '')}"
+        backend.create_log_stream(spec.log_group, stream)
+        now = int(unix_time_millis())
+        lines = [line for line in result.logs.splitlines() if line] or ["(no output)"]
+        for start in range(0, len(lines), 1000):
+            backend.put_log_events(spec.log_group, stream,
+                                   [{"timestamp": now, "message": line[:256_000]} for line in lines[start:start + 1000]])
+
+    # ------------------------------------------------------------------ SQS event sources
+    def _sqs_receive(self, mapping: SqsMapping) -> list[Any]:
+        backend = sqs_backends[mapping.account_id][mapping.region]
+        queue = backend.get_queue(mapping.queue_arn.rsplit(":", 1)[-1])
+        return list(backend.receive_message(queue.name, min(mapping.batch_size, 10), 0, int(queue.visibility_timeout)))
+
+    def _sqs_invoke(self, mapping: SqsMapping, event: str) -> InvocationResult:
+        return self._invoke_arn(mapping.account_id, mapping.region, mapping.function_arn, event)
+
+    def _sqs_delete(self, mapping: SqsMapping, messages: list[Any]) -> None:
+        backend = sqs_backends[mapping.account_id][mapping.region]
+        queue_name = mapping.queue_arn.rsplit(":", 1)[-1]
+        for message in messages:
+            backend.delete_message(queue_name, message.receipt_handle)
+
+    def _sqs_enabled(self, mapping: SqsMapping) -> bool | None:
+        esm = lambda_backend(mapping.account_id, mapping.region)._event_source_mappings.get(mapping.uuid)
+        return None if esm is None else bool(esm.enabled)
+
+    def quiescent(self, timeout_s: float = 30.0) -> bool:
+        """Wait until asynchronous invocations and SQS batches have drained (tests use it to avoid sleeps)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.async_invoker.idle(0.05) and not self.sqs_poller.busy():
+                return True
+        return False
+
+    def shutdown(self) -> None:
+        """Stop the background work and every execution environment."""
+        self.sqs_poller.stop()
+        self.async_invoker.shutdown()
+        self.custom_resources.collector.shutdown()
+        self.runtime.shutdown()
+
+
+def _remember_config(fn: Any, properties: dict[str, Any]) -> None:
+    log_group = (properties.get("LoggingConfig") or {}).get("LogGroup")
+    if log_group:
+        fn.logs_group_name = log_group
+    fn._sandbox_layers = [layer if isinstance(layer, str) else layer.get("Arn", "") for layer in
+                          properties.get("Layers") or []]
+    fn._sandbox_dead_letter_arn = (properties.get("DeadLetterConfig") or {}).get("TargetArn")
+
+
+def function_spec(fn: Any) -> FunctionSpec:
+    """What the runtime needs of a moto function."""
+    layers = getattr(fn, "_sandbox_layers", [])
+    unknown = [arn for arn in layers if ":layer:AWSLambdaPowertoolsPython" not in arn]
+    if unknown:
+        raise SandboxUnsupported(f"function {fn.function_name} uses layers the sandbox cannot provide: {unknown}")
+    return FunctionSpec(
+        account_id=fn.account_id,
+        region=fn.region,
+        name=fn.function_name,
+        arn=fn.function_arn,
+        handler=fn.handler,
+        runtime=fn.run_time or "python3.11",
+        timeout_s=float(fn.timeout),
+        memory_mb=int(fn.memory_size),
+        environment=tuple(sorted((k, str(v)) for k, v in fn.environment_vars.items())),
+        code_sha256=fn.code_sha_256,
+        log_group=fn.logs_group_name,
+    )
+
+
+def sns_event(subscription: Any, message: str, message_id: str, subject: str | None,
+              attributes: dict[str, Any]) -> dict[str, Any]:
+    """The event SNS sends to a Lambda subscriber."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription.arn,
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": message_id,
+                    "TopicArn": subscription.topic.arn,
+                    "Subject": subject,
+                    "Message": message,
+                    "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                    "SignatureVersion": "1",
+                    "Signature": "sandbox",
+                    "SigningCertUrl": "https://sns.sandbox.invalid/cert.pem",
+                    "UnsubscribeUrl": f"https://sns.sandbox.invalid/?Action=Unsubscribe&SubscriptionArn={subscription.arn}",
+                    "MessageAttributes": {
+                        name: {"Type": value["Type"], "Value": value["Value"]} for name, value in attributes.items()
+                    },
+                },
+            }
+        ]
+    }
+
+
+def auto_delete_objects(request_type: str, properties: dict[str, Any], account_id: str, region: str) -> dict[str, Any]:
+    """CDK's ``Custom::S3AutoDeleteObjects``: on Delete, remove every object version so the bucket can go."""
+    if request_type == "Delete":
+        backend = s3_backends[account_id]["aws"]
+        bucket_name = properties["BucketName"]
+        if bucket_name in backend.buckets:
+            bucket = backend.buckets[bucket_name]
+            for key_name in list(bucket.keys.keys()):
+                for version in list(bucket.keys.getlist(key_name)):
+                    backend.delete_object(bucket_name, key_name, version_id=version.version_id, bypass=True)
+    return {}

@@ -1,0 +1,408 @@
+"""The sandbox's Lambda runtime: warm, reusable execution environments instead of moto's Docker containers.
+
+Each environment is a separate Python process (``worker.py``) with the function's environment variables, running
+from the function's unpacked code. The first invocation of an environment is a cold start (the handler module is
+imported); later ones reuse it. Concurrent invocations get more environments, up to a cap per function. A
+timed-out, crashed or exited environment is discarded, as Lambda does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import select
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("awspatterns.sandbox.runtime")
+
+WORKER = Path(__file__).with_name("worker.py")
+#: Lambda keeps at most 4 KiB of log tail for ``LogType=Tail``; a CloudWatch event holds at most 256 KiB.
+LOG_TAIL_BYTES = 4 * 1024
+MAX_LOG_BYTES_PER_INVOCATION = 1024 * 1024
+#: Public layers the sandbox provides from its own installed packages (they cannot be downloaded here).
+PROVIDED_LAYER_PREFIXES = ("arn:aws:lambda:", "arn:aws-cn:lambda:")
+PROVIDED_LAYER_NAMES = ("layer:AWSLambdaPowertoolsPython",)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the runtime needs to know about a function version to run it."""
+
+    account_id: str
+    region: str
+    name: str
+    arn: str
+    handler: str
+    runtime: str
+    timeout_s: float
+    memory_mb: int
+    environment: tuple[tuple[str, str], ...]
+    code_sha256: str
+    log_group: str
+    layer_paths: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Environments are reused only for the same code and configuration."""
+        return hashlib.sha256(repr(self).encode()).hexdigest()
+
+
+@dataclass
+class InvocationResult:
+    """The outcome of one invocation."""
+
+    request_id: str
+    payload: bytes
+    error: dict[str, Any] | None
+    logs: str
+    cold_start: bool
+    duration_ms: float
+    init_ms: float = 0.0
+    overhead_ms: float = 0.0
+
+    @property
+    def errored(self) -> bool:
+        """Whether the function failed (an error the function raised, or a timeout or crash)."""
+        return self.error is not None
+
+
+class EnvironmentDied(RuntimeError):
+    """The environment's process exited or stopped answering."""
+
+
+@dataclass
+class ExecutionEnvironment:
+    """One worker process serving one invocation at a time."""
+
+    spec: FunctionSpec
+    code_dir: Path
+    interpreter: str
+    endpoint_url: str
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    invocations: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+    _requests: Any = None
+    _responses: Any = None
+
+    def start(self) -> None:
+        """Start the worker process."""
+        request_read, request_write = os.pipe()
+        response_read, response_write = os.pipe()
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "HOME": str(self.code_dir.parent),
+            "TZ": ":UTC",
+            "PYTHONUNBUFFERED": "1",
+            "LAMBDA_TASK_ROOT": str(self.code_dir),
+            "_HANDLER": self.spec.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{self.spec.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": self.spec.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(self.spec.timeout_s)),
+            "AWS_LAMBDA_LOG_GROUP_NAME": self.spec.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_path.stem,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_REGION": self.spec.region,
+            "AWS_DEFAULT_REGION": self.spec.region,
+            "AWS_ACCESS_KEY_ID": "sandbox",
+            "AWS_SECRET_ACCESS_KEY": "sandbox",
+            "AWS_SESSION_TOKEN": "sandbox",
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_XRAY_SDK_ENABLED": "false",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            **dict(self.spec.environment),
+            "_AWSPATTERNS_ACCOUNT_ID": self.spec.account_id,
+            "_AWSPATTERNS_LAYER_PATHS": os.pathsep.join(self.spec.layer_paths),
+            "_AWSPATTERNS_WORKER_FDS": f"{request_read},{response_write}",
+        }
+        log_file = self.log_path.open("ab")
+        try:
+            self.process = subprocess.Popen(
+                [self.interpreter, "-I", str(WORKER)],
+                cwd=self.code_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                pass_fds=(request_read, response_write),
+                start_new_session=True,
+            )
+        finally:
+            log_file.close()
+            os.close(request_read)
+            os.close(response_write)
+        self._requests = os.fdopen(request_write, "wb")
+        self._responses = response_read
+
+    def invoke(self, event: str, request_id: str, timeout_s: float) -> dict[str, Any]:
+        """Send one invocation and wait for its response.
+
+        Raises:
+            TimeoutError: no response within ``timeout_s`` (the caller must discard the environment).
+            EnvironmentDied: the worker exited.
+        """
+        request = {
+            "request_id": request_id,
+            "event": event,
+            "function_arn": self.spec.arn,
+            "timeout_ms": int(timeout_s * 1000),
+            "cold": self.invocations == 0,
+        }
+        self.invocations += 1
+        try:
+            self._requests.write(json.dumps(request).encode() + b"\n")
+            self._requests.flush()
+        except BrokenPipeError as error:
+            raise EnvironmentDied(self._exit_description()) from error
+        line = self._read_line(time.monotonic() + timeout_s)
+        self.last_used = time.monotonic()
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def _read_line(self, deadline: float) -> bytes:
+        buffer = b""
+        while not buffer.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self._responses], [], [], remaining)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(self._responses, 65536)
+            if not chunk:
+                raise EnvironmentDied(self._exit_description())
+            buffer += chunk
+        return buffer
+
+    def _exit_description(self) -> str:
+        assert self.process is not None
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the runtime stopped answering"
+        return f"Runtime exited with error: exit status {code}" if code else "Runtime exited without providing a reason"
+
+    def stop(self) -> None:
+        """Terminate the worker (its whole process group, so children it started go too)."""
+        if self._requests is not None:
+            try:
+                self._requests.close()
+            except OSError:
+                pass
+        if self._responses is not None:
+            os.close(self._responses)
+            self._responses = None
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, 9)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+
+
+class _Pool:
+    """The environments of one function configuration."""
+
+    def __init__(self, limit: int) -> None:
+        self.idle: list[ExecutionEnvironment] = []
+        self.busy = 0
+        self.limit = limit
+        self.condition = threading.Condition()
+
+
+class LambdaRuntime:
+    """Runs Lambda functions for the sandbox in reusable worker processes."""
+
+    def __init__(self, endpoint_url: str, work_dir: Path, max_environments: int = 8, idle_timeout_s: float = 600):
+        self.endpoint_url = endpoint_url
+        self.work_dir = work_dir
+        self.max_environments = max_environments
+        self.idle_timeout_s = idle_timeout_s
+        self._pools: dict[str, _Pool] = {}
+        self._lock = threading.Lock()
+        self._interpreters: dict[str, tuple[str, str | None]] = {}
+        self.stats = {"invocations": 0, "cold_starts": 0, "errors": 0, "timeouts": 0}
+
+    # -------------------------------------------------------------- invocation
+    def invoke(self, spec: FunctionSpec, code: bytes, event: str) -> InvocationResult:
+        """Invoke ``spec`` synchronously with a JSON ``event`` and return what happened."""
+        request_id = str(uuid.uuid4())
+        started = time.monotonic()
+        pool = self._pool(spec)
+        with self._environment(spec, code, pool) as (environment, cold):
+            offset = environment.log_path.stat().st_size if environment.log_path.exists() else 0
+            try:
+                response = environment.invoke(event, request_id, spec.timeout_s)
+            except TimeoutError:
+                self._discard(environment, pool)
+                self.stats["timeouts"] += 1
+                response = {"error": {"errorType": "Sandbox.Timedout", "errorMessage": (
+                    f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} "
+                    f"Task timed out after {spec.timeout_s:.2f} seconds")}, "duration_ms": spec.timeout_s * 1000}
+            except EnvironmentDied as error:
+                self._discard(environment, pool)
+                response = {"error": {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} "
+                                      f"Error: {error}"}, "duration_ms": (time.monotonic() - started) * 1000}
+            logs = _read_log(environment.log_path, offset)
+        if note := self._interpreter(spec.runtime)[1]:
+            logs = f"[sandbox] {note}\n{logs}" if cold else logs
+        self.stats["invocations"] += 1
+        self.stats["cold_starts"] += int(cold)
+        self.stats["errors"] += int("error" in response)
+        duration_ms = float(response.get("duration_ms", 0.0))
+        init_ms = float(response.get("init_ms", 0.0)) if cold else 0.0
+        total_ms = (time.monotonic() - started) * 1000
+        error = response.get("error")
+        if error is not None:
+            error.setdefault("requestId", request_id)
+            error["requestId"] = error["requestId"] or request_id
+        payload = json.dumps(error).encode() if error is not None else response["payload"].encode()
+        return InvocationResult(
+            request_id=request_id,
+            payload=payload,
+            error=error,
+            logs=logs,
+            cold_start=cold,
+            duration_ms=duration_ms,
+            init_ms=init_ms,
+            overhead_ms=max(0.0, total_ms - duration_ms - init_ms),
+        )
+
+    @contextmanager
+    def _environment(self, spec: FunctionSpec, code: bytes, pool: _Pool) -> Iterator[tuple[ExecutionEnvironment, bool]]:
+        with pool.condition:
+            pool.condition.wait_for(lambda: pool.idle or pool.busy < pool.limit)
+            environment = pool.idle.pop() if pool.idle else None
+            pool.busy += 1
+        cold = environment is None
+        try:
+            if environment is None:
+                environment = self._start_environment(spec, code)
+            yield environment, cold
+        finally:
+            with pool.condition:
+                pool.busy -= 1
+                if environment is not None and environment.process is not None and environment.process.poll() is None:
+                    pool.idle.append(environment)
+                pool.condition.notify()
+
+    def _discard(self, environment: ExecutionEnvironment, pool: _Pool) -> None:
+        environment.stop()
+
+    def _pool(self, spec: FunctionSpec) -> _Pool:
+        with self._lock:
+            if spec.key not in self._pools:
+                self._retire_other_versions(spec)
+                self._pools[spec.key] = _Pool(self.max_environments)
+            return self._pools[spec.key]
+
+    def _retire_other_versions(self, spec: FunctionSpec) -> None:
+        """After a code or configuration change, the old environments of the function are shut down."""
+        for key, pool in list(self._pools.items()):
+            if key != spec.key and pool.idle and pool.idle[0].spec.arn == spec.arn:
+                for environment in pool.idle:
+                    environment.stop()
+                del self._pools[key]
+
+    def _start_environment(self, spec: FunctionSpec, code: bytes) -> ExecutionEnvironment:
+        code_dir = self._unpack(spec, code)
+        logs_dir = self.work_dir / "logs" / spec.name
+        logs_dir.mkdir(parents=True, exist_ok=True)
+        environment = ExecutionEnvironment(
+            spec=spec,
+            code_dir=code_dir,
+            interpreter=self._interpreter(spec.runtime)[0],
+            endpoint_url=self.endpoint_url,
+            log_path=logs_dir / f"{time.strftime('%Y-%m-%d')}-{uuid.uuid4().hex}.log",
+        )
+        environment.start()
+        return environment
+
+    def _unpack(self, spec: FunctionSpec, code: bytes) -> Path:
+        target = self.work_dir / "code" / spec.code_sha256
+        if not target.is_dir():
+            staging = target.with_name(target.name + f".{uuid.uuid4().hex}")
+            with zipfile.ZipFile(io.BytesIO(code)) as archive:
+                archive.extractall(staging)
+            try:
+                staging.rename(target)
+            except OSError:  # another thread unpacked it first
+                shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    # -------------------------------------------------------------- interpreters
+    def _interpreter(self, runtime: str) -> tuple[str, str | None]:
+        """The interpreter for a ``pythonX.Y`` runtime, and a note when it is not the matching version."""
+        if runtime not in self._interpreters:
+            self._interpreters[runtime] = _find_interpreter(runtime)
+        return self._interpreters[runtime]
+
+    def reap_idle(self) -> int:
+        """Stop environments idle longer than the idle timeout; return how many were stopped."""
+        stopped = 0
+        now = time.monotonic()
+        with self._lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            with pool.condition:
+                keep = [e for e in pool.idle if now - e.last_used < self.idle_timeout_s]
+                for environment in pool.idle:
+                    if environment not in keep:
+                        environment.stop()
+                        stopped += 1
+                pool.idle = keep
+        return stopped
+
+    def environments(self) -> int:
+        """How many environments are alive (idle or busy)."""
+        with self._lock:
+            return sum(len(p.idle) + p.busy for p in self._pools.values())
+
+    def shutdown(self) -> None:
+        """Stop every environment."""
+        with self._lock:
+            for pool in self._pools.values():
+                for environment in pool.idle:
+                    environment.stop()
+            self._pools.clear()
+
+
+def _find_interpreter(runtime: str) -> tuple[str, str | None]:
+    own = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if runtime == own or not runtime.startswith("python"):
+        return sys.executable, None
+    candidate = shutil.which(runtime)
+    if candidate:
+        probe = subprocess.run([candidate, "-c", "import boto3, aws_lambda_powertools"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return candidate, None
+        reason = f"{candidate} lacks boto3 or aws-lambda-powertools"
+    else:
+        reason = f"no {runtime} interpreter on PATH"
+    return sys.executable, f"runtime {runtime} requested; {reason}, running on Python {sys.version.split()[0]}"
+
+
+def _read_log(path: Path, offset: int) -> str:
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        data = handle.read(MAX_LOG_BYTES_PER_INVOCATION + 1)
+    text = data[:MAX_LOG_BYTES_PER_INVOCATION].decode("utf-8", errors="replace")
+    if len(data) > MAX_LOG_BYTES_PER_INVOCATION:
+        text += f"\n[sandbox] log output truncated at {MAX_LOG_BYTES_PER_INVOCATION} bytes for this invocation\n"
+    return text

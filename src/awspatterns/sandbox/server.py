@@ -1,0 +1,102 @@
+"""The sandbox server process: moto in server mode with the sandbox engine installed.
+
+Run by ``patterns sandbox start`` (never imported by clients): ``python -m awspatterns.sandbox.server``. When it
+is ready it writes ``state.json`` into its state directory; it stops cleanly on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from awspatterns.sandbox.accounts import ACCOUNTS, DEFAULT_REGION
+
+
+def serve_control(engine: Any, started: float) -> ThreadingHTTPServer:
+    """A small HTTP endpoint for the sandbox's own state: runtime statistics and a wait-for-quiet call."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            url = urlparse(self.path)
+            if url.path == "/status":
+                body: dict[str, Any] = {
+                    "uptime_s": round(time.monotonic() - started, 3),
+                    "runtime": engine.runtime.stats,
+                    "environments": engine.runtime.environments(),
+                }
+            elif url.path == "/quiesce":
+                timeout = float(parse_qs(url.query).get("timeout", ["30"])[0])
+                body = {"quiet": engine.quiescent(timeout)}
+            else:
+                self.send_error(404)
+                return
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, name="sandbox-control", daemon=True).start()
+    return server
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start moto with the sandbox engine and serve until stopped."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    from awspatterns.sandbox.engine import SandboxEngine
+
+    endpoint_url = f"http://localhost:{args.port}"
+    engine = SandboxEngine(endpoint_url, args.state_dir / "work")
+    engine.install()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    moto.start()
+    control = serve_control(engine, started)
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    state = {
+        "pid": os.getpid(),
+        "endpoint_url": endpoint_url,
+        "control_url": f"http://127.0.0.1:{control.server_address[1]}",
+        "region": DEFAULT_REGION,
+        "accounts": ACCOUNTS,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "startup_s": round(time.monotonic() - started, 3),
+    }
+    (args.state_dir / "state.json.tmp").write_text(json.dumps(state, indent=2))
+    (args.state_dir / "state.json.tmp").replace(args.state_dir / "state.json")
+    logging.info("sandbox ready at %s (%.2f s)", endpoint_url, state["startup_s"])
+    while not stop.wait(30):
+        engine.runtime.reap_idle()
+    logging.info("sandbox stopping")
+    engine.shutdown()
+    moto.stop()
+    control.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Deploy targets: the local sandbox account (default) and a real AWS account through the AWS CDK CLI."""

@@ -1,0 +1,52 @@
+"""Reading a CDK cloud assembly: stacks in dependency order and their file assets."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StackArtifact:
+    """One stack of a cloud assembly."""
+
+    name: str
+    template_file: Path
+    assets_file: Path | None
+    dependencies: tuple[str, ...]
+
+    @property
+    def template(self) -> dict[str, Any]:
+        """The synthesized template."""
+        return json.loads(self.template_file.read_text())  # type: ignore[no-any-return]
+
+
+def stacks_in_order(directory: Path) -> list[StackArtifact]:
+    """The assembly's stacks, each after the stacks it depends on."""
+    artifacts = json.loads((directory / "manifest.json").read_text())["artifacts"]
+    stacks = {}
+    for name, artifact in artifacts.items():
+        if artifact["type"] != "aws:cloudformation:stack":
+            continue
+        assets = [d for d in artifact.get("dependencies", []) if artifacts.get(d, {}).get("type") == "cdk:asset-manifest"]
+        stacks[name] = StackArtifact(
+            name=artifact.get("displayName", name),
+            template_file=directory / artifact["properties"]["templateFile"],
+            assets_file=directory / artifacts[assets[0]]["properties"]["file"] if assets else None,
+            dependencies=tuple(d for d in artifact.get("dependencies", []) if d in artifacts
+                               and artifacts[d]["type"] == "aws:cloudformation:stack"),
+        )
+    ordered: list[StackArtifact] = []
+
+    def visit(name: str) -> None:
+        if stacks[name] in ordered:
+            return
+        for dependency in stacks[name].dependencies:
+            visit(dependency)
+        ordered.append(stacks[name])
+
+    for name in stacks:
+        visit(name)
+    return ordered

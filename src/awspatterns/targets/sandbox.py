@@ -1,0 +1,159 @@
+"""The sandbox target: a fast deployer that publishes a cloud assembly's assets and creates its stacks.
+
+It does what ``cdk deploy`` does, minus what the sandbox does not need (roles to assume, change sets, Docker
+images): bootstrap resources, file assets zipped into the bootstrap bucket, stacks created in dependency order.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from awspatterns.errors import PatternsError
+from awspatterns.targets.assembly import StackArtifact, stacks_in_order
+
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+BOOTSTRAP_VERSION = "30"
+DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
+
+
+class DeployError(PatternsError):
+    """A stack could not be deployed or destroyed; the message gives CloudFormation's reasons."""
+
+
+def bootstrap(session: Any) -> str:
+    """Create the CDK bootstrap bucket and version parameter if missing; return the bucket name."""
+    account = session.client("sts").get_caller_identity()["Account"]
+    bucket = f"cdk-{BOOTSTRAP_QUALIFIER}-assets-{account}-{session.region_name}"
+    s3 = session.client("s3")
+    existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    if bucket not in existing:
+        s3.create_bucket(Bucket=bucket)
+    session.client("ssm").put_parameter(
+        Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version", Value=BOOTSTRAP_VERSION, Type="String", Overwrite=True
+    )
+    return bucket
+
+
+def publish_assets(session: Any, stack: StackArtifact) -> int:
+    """Upload a stack's file assets (directories zipped, as CDK does); return how many were uploaded."""
+    if stack.assets_file is None:
+        return 0
+    account = session.client("sts").get_caller_identity()["Account"]
+    manifest = json.loads(stack.assets_file.read_text())
+    s3 = session.client("s3")
+    count = 0
+    for asset in manifest.get("files", {}).values():
+        source = stack.assets_file.parent / asset["source"]["path"]
+        body = _zip_directory(source) if asset["source"].get("packaging") == "zip" else source.read_bytes()
+        for destination in asset["destinations"].values():
+            s3.put_object(
+                Bucket=_substitute(destination["bucketName"], account, session.region_name),
+                Key=_substitute(destination["objectKey"], account, session.region_name),
+                Body=body,
+            )
+            count += 1
+    if manifest.get("dockerImages"):
+        raise DeployError(f"{stack.name} has Docker image assets, which the sandbox cannot build (no Docker here)")
+    return count
+
+
+def deploy_stack(session: Any, stack: StackArtifact) -> dict[str, str]:
+    """Create (or update) one stack and return its outputs."""
+    cloudformation = session.client("cloudformation")
+    body = stack.template_file.read_text()
+    existing = _describe(cloudformation, stack.name)
+    if existing and existing["StackStatus"] in {"ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED"}:
+        cloudformation.delete_stack(StackName=stack.name)
+        existing = None
+    capabilities = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+    if existing is None:
+        cloudformation.create_stack(StackName=stack.name, TemplateBody=body, Capabilities=capabilities)
+    elif cloudformation.get_template(StackName=stack.name)["TemplateBody"] != json.loads(body):
+        cloudformation.update_stack(StackName=stack.name, TemplateBody=body, Capabilities=capabilities)
+    described = _describe(cloudformation, stack.name)
+    if described is None or described["StackStatus"] not in DONE:
+        raise DeployError(f"stack {stack.name} failed: {_failure_reasons(cloudformation, stack.name)}")
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def deploy(session: Any, assembly_dir: Path, progress: Any = print) -> dict[str, dict[str, str]]:
+    """Deploy every stack of a cloud assembly; return outputs by stack name."""
+    bootstrap(session)
+    outputs = {}
+    for stack in stacks_in_order(assembly_dir):
+        assets = publish_assets(session, stack)
+        progress(f"  {stack.name}: {assets} asset(s) published, creating stack ...")
+        outputs[stack.name] = deploy_stack(session, stack)
+    return outputs
+
+
+def destroy(session: Any, stack_names: list[str], progress: Any = print) -> None:
+    """Delete stacks (dependents first, so pass them in deployment order) and their functions' log groups."""
+    cloudformation = session.client("cloudformation")
+    for name in reversed(stack_names):
+        if _describe(cloudformation, name) is None:
+            progress(f"  {name}: not deployed")
+            continue
+        functions = [
+            r["PhysicalResourceId"]
+            for r in cloudformation.describe_stack_resources(StackName=name)["StackResources"]
+            if r["ResourceType"] == "AWS::Lambda::Function"
+        ]
+        cloudformation.delete_stack(StackName=name)
+        remaining = _describe(cloudformation, name)
+        if remaining is not None and remaining["StackStatus"] != "DELETE_COMPLETE":
+            raise DeployError(f"stack {name} could not be deleted: {_failure_reasons(cloudformation, name)}")
+        _delete_function_log_groups(session, functions)
+        progress(f"  {name}: deleted")
+
+
+def _delete_function_log_groups(session: Any, functions: list[str]) -> None:
+    """Lambda creates /aws/lambda/<name> itself, outside the stack; remove those the stack's functions made."""
+    logs = session.client("logs")
+    for function in functions:
+        group = f"/aws/lambda/{function}"
+        if logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups"):
+            logs.delete_log_group(logGroupName=group)
+
+
+def _describe(cloudformation: Any, name: str) -> dict[str, Any] | None:
+    try:
+        stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except cloudformation.exceptions.ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+    live = [s for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"]
+    return live[0] if live else None
+
+
+def _failure_reasons(cloudformation: Any, name: str) -> str:
+    try:
+        events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+    except Exception:
+        return "no stack events available"
+    reasons = [e.get("ResourceStatusReason") for e in events if "FAILED" in e.get("ResourceStatus", "")]
+    return "; ".join(dict.fromkeys(r for r in reasons if r)) or "no reason recorded"
+
+
+def _substitute(text: str, account: str, region: str) -> str:
+    return text.replace("${AWS::AccountId}", account).replace("${AWS::Region}", region).replace(
+        "${AWS::Partition}", "aws"
+    )
+
+
+def _zip_directory(directory: Path) -> bytes:
+    """A deterministic zip of a directory, like CDK's asset packaging."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                info = zipfile.ZipInfo(str(path.relative_to(directory)).replace(os.sep, "/"), (1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
