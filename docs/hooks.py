@@ -23,6 +23,6 @@ def on_config(config: Any) -> Any:
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     """Replace the catalog marker with the table generated from the catalog."""
     if CATALOG_MARKER in markdown:
-        prefix = "../" if page.file.src_uri.startswith("patterns/") else "patterns/"
+        prefix = "" if page.file.src_uri.startswith("patterns/") else "patterns/"
         markdown = markdown.replace(CATALOG_MARKER, catalog_table(load_catalog(), link_prefix=prefix))
     return markdown

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from awspatterns.catalog import Pattern, get_pattern, load_catalog
 from awspatterns.errors import PatternsError
+from awspatterns.targets.commands import add_commands
 
 
 def _patterns(slugs: Sequence[str]) -> list[Pattern]:
@@ -52,6 +53,16 @@ def cmd_diagrams(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
+def cmd_bench(args: argparse.Namespace) -> None:
+    """Run a benchmark and write its results into docs/benchmarks/."""
+    from awspatterns.bench import bench_sandbox
+
+    if args.names != ["sandbox"]:
+        raise PatternsError("available benchmarks: sandbox (pattern benchmarks arrive with the API patterns)")
+    path = bench_sandbox(load_catalog(), args.requests, args.concurrency, e2e_suite=args.e2e)
+    print(f"wrote {path} and {path.with_suffix('.md')}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``patterns`` command."""
     parser = argparse.ArgumentParser(prog="patterns", description=__doc__)
@@ -70,17 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     diagrams.add_argument("--check", action="store_true", help="fail when a committed diagram is stale")
     diagrams.set_defaults(func=cmd_diagrams)
 
-    _add_target_commands(commands)
-    return parser
+    bench = commands.add_parser("bench", help="run a benchmark; results go to docs/benchmarks/")
+    bench.add_argument("names", nargs="+", metavar="NAME", help="'sandbox'")
+    bench.add_argument("--requests", type=int, default=1000)
+    bench.add_argument("--concurrency", type=int, default=4)
+    bench.add_argument("--e2e", action="store_true", help="also time the whole end-to-end test suite")
+    bench.set_defaults(func=cmd_bench)
 
-
-def _add_target_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Commands that need a target account; they live in their own module once the sandbox exists."""
-    try:
-        from awspatterns.targets.commands import add_commands
-    except ImportError:  # pragma: no cover - during bootstrap of the project only
-        return
     add_commands(commands)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,15 +1,23 @@
 """pytest plugin of the catalog (registered through the ``pytest11`` entry point).
 
-It provides ``load_handler`` and ``lambda_context`` for handler unit tests; the sandbox fixtures join it.
+* ``lambda_context`` and ``handler_loader`` for handler unit tests;
+* ``sandbox``: a sandbox server for the test session, in its own state directory;
+* ``deploy_pattern``: deploys an example into a *fresh account* of that sandbox, and destroys it afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
+from awspatterns.catalog import Pattern, get_pattern
 from awspatterns.testing import FakeLambdaContext, load_handler
 
 
@@ -23,3 +31,81 @@ def lambda_context() -> FakeLambdaContext:
 def handler_loader() -> Callable[[str, str], ModuleType]:
     """``handler_loader(slug, "indexer.index")`` imports a handler module fresh (see :func:`load_handler`)."""
     return load_handler
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Any]:
+    """A sandbox server for this test session (short async retry delays), stopped at the end."""
+    from awspatterns.sandbox import control
+
+    with tempfile.TemporaryDirectory(prefix="awspatterns-sandbox-") as state_dir:
+        info = control.start(Path(state_dir), retry_delays_s=(0.2, 0.4))
+        try:
+            yield info
+        finally:
+            control.stop(Path(state_dir))
+
+
+@dataclass
+class DeployedPattern:
+    """An example deployed into a fresh sandbox account."""
+
+    pattern: Pattern
+    session: Any
+    sandbox: Any
+    assembly_dir: Path
+    outputs: dict[str, dict[str, str]]
+    before: dict[str, set[str]]
+    destroyed: bool = field(default=False)
+
+    @property
+    def flat_outputs(self) -> dict[str, str]:
+        """All stacks' outputs in one mapping (what the client's ``run`` takes)."""
+        return {k: v for values in self.outputs.values() for k, v in values.items()}
+
+    def run_client(self, **kwargs: Any) -> Any:
+        """Drive the example's client against this deployment and return its report."""
+        from awspatterns.targets.base import load_client
+
+        return load_client(self.pattern).run(self.flat_outputs, self.session, **kwargs)
+
+    def quiesce(self, timeout_s: float = 30) -> bool:
+        """Wait until the sandbox has no asynchronous invocation or SQS batch in flight."""
+        return bool(self.sandbox.control(f"/quiesce?timeout={timeout_s}")["quiet"])
+
+    def destroy(self) -> dict[str, set[str]]:
+        """Destroy the stacks; return what is left in the account that was not there before (should be empty)."""
+        from awspatterns.sandbox.inventory import inventory, leftovers
+        from awspatterns.targets import sandbox as deployer
+        from awspatterns.targets.assembly import stacks_in_order
+
+        self.quiesce()
+        deployer.destroy(self.session, [s.name for s in stacks_in_order(self.assembly_dir)], progress=lambda _: None)
+        self.destroyed = True
+        return leftovers(self.before, inventory(self.session))
+
+
+@pytest.fixture
+def deploy_pattern(sandbox: Any, tmp_path: Path) -> Iterator[Callable[[str], DeployedPattern]]:
+    """``deploy_pattern("s3-fanout")`` synthesizes the example and deploys it into a fresh sandbox account."""
+    from awspatterns.sandbox.inventory import inventory
+    from awspatterns.synth import synth
+    from awspatterns.targets import sandbox as deployer
+
+    deployments: list[DeployedPattern] = []
+
+    def deploy(slug: str) -> DeployedPattern:
+        pattern = get_pattern(slug)
+        assembly = synth(pattern, tmp_path / "cdk.out")
+        session = sandbox.session(str(random.randint(10**11, 10**12 - 1)))  # noqa: S311 (an account id)
+        deployer.bootstrap(session)
+        before = inventory(session)
+        outputs = deployer.deploy(session, assembly.directory, progress=lambda _: None)
+        deployed = DeployedPattern(pattern, session, sandbox, assembly.directory, outputs, before)
+        deployments.append(deployed)
+        return deployed
+
+    yield deploy
+    for deployed in deployments:
+        if not deployed.destroyed:
+            deployed.destroy()

@@ -234,6 +234,8 @@ def test_indexer_processes_a_duplicate_delivery_once(aws, indexer, lambda_contex
         sns_event(notification(s3_record(BUCKET, "a.txt", version_id="v2", sequencer="0A2"))), lambda_context
     )
     assert records(aws, "a.txt")["indexer"]["deliveries"] == 2
+
+
 # --8<-- [end:duplicate]
 
 

@@ -12,11 +12,16 @@ ACCOUNTS = {"main": "123456789012", "source-a": "111111111111", "source-b": "222
 ACCOUNT_HEADER = "x-moto-account-id"
 
 
-class SandboxSession(boto3.Session):
+class SandboxSession(boto3.Session):  # type: ignore[misc]
     """A boto3 session whose clients talk to the sandbox, as one of its accounts."""
 
     def __init__(self, endpoint_url: str, account_id: str = ACCOUNTS["main"], region_name: str = DEFAULT_REGION):
-        super().__init__(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region_name)
+        # The sandbox accepts any credentials; these are placeholders, not secrets.
+        super().__init__(
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",  # noqa: S106
+            region_name=region_name,
+        )
         self.endpoint_url = endpoint_url
         self.account_id = account_id
 

@@ -6,6 +6,7 @@ moto finds resource types through ``CloudFormationModel.__subclasses__()``, so e
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -44,8 +45,12 @@ class _SandboxModel:
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
     ) -> Any:
         original_resource.delete(account_id, region_name)
         return cls.create_from_cloudformation_json(  # type: ignore[attr-defined]
@@ -91,10 +96,8 @@ class SqsQueuePolicy(_SandboxModel, CloudFormationModel):
             backend.set_queue_attributes(url.rstrip("/").rsplit("/", 1)[-1], {"Policy": policy})
 
     def _delete(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the queue may have gone first
             self._apply("")
-        except Exception:  # the queue went first
-            pass
 
 
 class SnsTopicPolicy(_SandboxModel, CloudFormationModel):
@@ -150,8 +153,13 @@ class SnsSubscription(_SandboxModel, CloudFormationModel):
     """``AWS::SNS::Subscription`` with its delivery attributes (raw delivery, filter policy, redrive policy)."""
 
     ATTRIBUTES = ("Arn",)
-    _ATTRIBUTE_PROPERTIES = ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy",
-                             "DeliveryPolicy")
+    _ATTRIBUTE_PROPERTIES = (
+        "RawMessageDelivery",
+        "FilterPolicy",
+        "FilterPolicyScope",
+        "RedrivePolicy",
+        "DeliveryPolicy",
+    )
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -199,21 +207,26 @@ class LambdaEventInvokeConfig(_SandboxModel, CloudFormationModel):
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> LambdaEventInvokeConfig:
         properties = cloudformation_json["Properties"]
-        config = {k: properties[k] for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
-                  if k in properties}
+        config = {
+            k: properties[k]
+            for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+            if k in properties
+        }
         for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
             if key in config:
                 config[key] = int(config[key])
         lambda_backend(account_id, region_name).put_function_event_invoke_config(properties["FunctionName"], config)
-        return cls(f"{properties['FunctionName']}:{properties.get('Qualifier', '$LATEST')}", properties, account_id,
-                   region_name)
+        return cls(
+            f"{properties['FunctionName']}:{properties.get('Qualifier', '$LATEST')}",
+            properties,
+            account_id,
+            region_name,
+        )
 
     def _delete(self) -> None:
         backend = lambda_backend(self.account_id, self.region_name)
-        try:
+        with contextlib.suppress(Exception):  # the function may have gone first
             backend.get_function(self.properties["FunctionName"]).event_invoke_config = []
-        except Exception:  # the function went first
-            pass
 
 
 def _partition(region_name: str) -> str:

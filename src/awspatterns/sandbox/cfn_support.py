@@ -14,6 +14,8 @@ from typing import Any
 from moto.cloudformation import parsing
 from moto.cloudformation.custom_model import CustomModel
 
+from awspatterns.sandbox.patching import add, replace
+
 #: Custom resource types whose CDK provider functions run on Node.js; the sandbox implements their effect.
 NativeHandler = Callable[[str, dict[str, Any], str, str], dict[str, Any]]
 
@@ -99,8 +101,9 @@ def delete_in_dependency_order(resource_map: Any) -> None:
 def parse_and_create_resource_strict(original: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap moto's resource creation so an unsupported type fails the stack instead of being skipped."""
 
-    def create(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str,
-               region_name: str) -> Any:
+    def create(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
         resource_type = resource_json["Type"]
         supported = (
             resource_type.startswith("Custom::")
@@ -127,7 +130,7 @@ class ResponseCollector:
         collector = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_PUT(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 try:
@@ -172,8 +175,15 @@ class CustomResources:
         self._native = native
         self.collector = ResponseCollector()
 
-    def request(self, request_type: str, model: Any, properties: dict[str, Any], account_id: str,
-                region_name: str, old_properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    def request(
+        self,
+        request_type: str,
+        model: Any,
+        properties: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        old_properties: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Send one lifecycle request and return the response (Status, PhysicalResourceId, Data)."""
         if model.resource_type in self._native:
             data = self._native[model.resource_type](request_type, stringify(properties), account_id, region_name)
@@ -216,10 +226,17 @@ def install_custom_resources(custom_resources: CustomResources) -> None:
     global _custom_resources
     _custom_resources = custom_resources
 
-    def create(cls: type, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-               region_name: str, **kwargs: Any) -> CustomModel:
+    def create(
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         assert _custom_resources is not None
-        model = CustomModel(region_name, str(uuid.uuid4()), kwargs["LogicalId"], resource_name)
+        model: Any = CustomModel(region_name, str(uuid.uuid4()), kwargs["LogicalId"], resource_name)  # type: ignore[abstract]
         model.account_id = account_id
         model.stack_id = kwargs["StackId"]
         model.resource_type = kwargs["ResourceType"]
@@ -231,9 +248,9 @@ def install_custom_resources(custom_resources: CustomResources) -> None:
         model.set_data(response.get("Data") or {})
         return model
 
-    def delete(self: CustomModel, account_id: str, region_name: str) -> None:
+    def delete(self: Any, account_id: str, region_name: str) -> None:
         assert _custom_resources is not None
         _custom_resources.request("Delete", self, self.properties, account_id, region_name)
 
-    CustomModel.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment,method-assign]
-    CustomModel.delete = delete  # type: ignore[attr-defined]
+    replace(CustomModel, "create_from_cloudformation_json", classmethod(create))
+    add(CustomModel, "delete", delete)

@@ -76,8 +76,17 @@ def status(state_dir: Path | None = None) -> SandboxInfo | None:
     return SandboxInfo(**state, state_dir=str(state_dir))
 
 
-def start(state_dir: Path | None = None, port: int | None = None, timeout_s: float = 60) -> SandboxInfo:
-    """Start the sandbox in the background (or return the one already running) and wait until it answers."""
+def start(
+    state_dir: Path | None = None,
+    port: int | None = None,
+    timeout_s: float = 60,
+    retry_delays_s: tuple[float, ...] = (1.0, 2.0),
+) -> SandboxInfo:
+    """Start the sandbox in the background (or return the one already running) and wait until it answers.
+
+    ``retry_delays_s`` are the pauses between asynchronous invocation retries (Lambda waits about a minute, then
+    two; the sandbox defaults to seconds, and tests use less).
+    """
     state_dir = state_dir or default_state_dir()
     if running := status(state_dir):
         return running
@@ -86,7 +95,17 @@ def start(state_dir: Path | None = None, port: int | None = None, timeout_s: flo
     port = port or _free_port()
     with (state_dir / "server.log").open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "awspatterns.sandbox.server", "--port", str(port), "--state-dir", str(state_dir)],
+            [
+                sys.executable,
+                "-m",
+                "awspatterns.sandbox.server",
+                "--port",
+                str(port),
+                "--state-dir",
+                str(state_dir),
+                "--retry-delays",
+                ",".join(map(str, retry_delays_s)),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -96,7 +115,9 @@ def start(state_dir: Path | None = None, port: int | None = None, timeout_s: flo
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SandboxError(f"the sandbox server exited with status {process.returncode}; see {state_dir}/server.log")
+            raise SandboxError(
+                f"the sandbox server exited with status {process.returncode}; see {state_dir}/server.log"
+            )
         if (info := status(state_dir)) and info.pid == process.pid:
             return info
         time.sleep(0.1)

@@ -19,10 +19,12 @@ from moto.awslambda import models as lambda_models
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.cloudformation import models as cfn_models_module
 from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import ValidationError
 from moto.core.utils import unix_time_millis
+from moto.iam.access_control import PermissionResult
+from moto.kms.models import Key as KmsKey
 from moto.logs.models import logs_backends
 from moto.s3 import notifications as s3_notifications
-from moto.iam.access_control import PermissionResult
 from moto.s3.models import FakeBucket, s3_backends
 from moto.sns import models as sns_models
 from moto.sns.models import sns_backends
@@ -36,8 +38,15 @@ from awspatterns.sandbox.cfn_support import (
     install_custom_resources,
     parse_and_create_resource_strict,
 )
+from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.runtime import FunctionSpec, InvocationResult, LambdaRuntime
-from awspatterns.sandbox.triggers import AsyncInvocation, AsyncInvoker, SqsMapping, SqsPoller
+from awspatterns.sandbox.triggers import (
+    DEFAULT_RETRY_DELAYS_S,
+    AsyncInvocation,
+    AsyncInvoker,
+    SqsMapping,
+    SqsPoller,
+)
 
 log = logging.getLogger("awspatterns.sandbox")
 
@@ -50,13 +59,14 @@ PATCHED = (
     (lambda_models.LambdaBackend, "create_function"),
     (sns_models.Subscription, "publish"),
     (FakeBucket, "get_permission"),
+    (KmsKey, "create_from_cloudformation_json"),
     (s3_notifications, "_get_s3_event"),
     (s3_notifications, "_send_sns_message"),
     (parsing, "parse_and_create_resource"),
     (parsing.ResourceMap, "delete"),
     (parsing.ResourceMap, "_delete_resource"),
-    (parsing.ResourceMap, "_resource_json_map"),
     (cfn_models_module.Stack, "create_resources"),
+    (cfn_models_module.Stack, "parse_template"),
     (cfn_models_module.Stack, "delete"),
 )
 
@@ -64,10 +74,10 @@ PATCHED = (
 class SandboxEngine:
     """Everything the sandbox adds to moto, for one server process."""
 
-    def __init__(self, endpoint_url: str, work_dir: Path) -> None:
+    def __init__(self, endpoint_url: str, work_dir: Path, retry_delays_s: tuple[float, ...] | None = None) -> None:
         self.endpoint_url = endpoint_url
         self.runtime = LambdaRuntime(endpoint_url, work_dir)
-        self.async_invoker = AsyncInvoker(self._invoke_arn, self.deliver)
+        self.async_invoker = AsyncInvoker(self._invoke_arn, self.deliver, retry_delays_s or DEFAULT_RETRY_DELAYS_S)
         self.sqs_poller = SqsPoller(self._sqs_receive, self._sqs_invoke, self._sqs_delete, self._sqs_enabled)
         self.custom_resources = CustomResources(self._invoke_arn, {"Custom::S3AutoDeleteObjects": auto_delete_objects})
         self._sequencer = itertools.count(int(time.time() * 1000))
@@ -87,16 +97,17 @@ class SandboxEngine:
             result = engine.run(fn, json.dumps({} if event is None else event))
             return result.payload.decode(), result.errored, result.logs
 
-        lambda_models.LambdaFunction.invoke = invoke  # type: ignore[method-assign,assignment]
-        lambda_models.LambdaFunction._invoke_lambda = invoke_lambda  # type: ignore[method-assign,assignment]
+        replace(lambda_models.LambdaFunction, "invoke", invoke)
+        replace(lambda_models.LambdaFunction, "_invoke_lambda", invoke_lambda)
         self._wrap_function_creation()
         self._wrap_event_source_mappings()
         self._wrap_sns_lambda_delivery()
         self._wrap_s3_events()
         # moto evaluates bucket policies without their conditions, so a TLS-only Deny denies everything. Like
         # IAM policies, bucket policies are not enforced by the sandbox (a documented fidelity limit).
-        FakeBucket.get_permission = lambda bucket, action, resource: PermissionResult.NEUTRAL  # type: ignore[method-assign]
+        replace(FakeBucket, "get_permission", lambda bucket, action, resource: PermissionResult.NEUTRAL)
         self._wrap_stacks()
+        self._fix_kms_key_policies()
         self.sqs_poller.start()
 
     def _wrap_function_creation(self) -> None:
@@ -104,8 +115,15 @@ class SandboxEngine:
         original_cfn = lambda_models.LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
         original_api = lambda_models.LambdaBackend.create_function
 
-        def from_cloudformation(cls: type, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-                                region_name: str, **kwargs: Any) -> Any:
+        def from_cloudformation(
+            cls: Any,
+            /,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> Any:
             fn = original_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
             _remember_config(fn, cloudformation_json["Properties"])
             return fn
@@ -115,10 +133,8 @@ class SandboxEngine:
             _remember_config(fn, spec)
             return fn
 
-        lambda_models.LambdaFunction.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign]
-            from_cloudformation
-        )
-        lambda_models.LambdaBackend.create_function = create_function  # type: ignore[method-assign]
+        replace(lambda_models.LambdaFunction, "create_from_cloudformation_json", classmethod(from_cloudformation))
+        replace(lambda_models.LambdaBackend, "create_function", create_function)
 
     def _wrap_event_source_mappings(self) -> None:
         """SQS event sources are polled by the sandbox instead of fired synchronously inside SendMessage."""
@@ -132,30 +148,44 @@ class SandboxEngine:
                     esm.event_source_arn.rsplit(":", 1)[-1]
                 )
                 queue.lambda_event_source_mappings.pop(esm.function_arn, None)
-                engine.sqs_poller.add(SqsMapping(
-                    account_id=backend.account_id,
-                    region=backend.region_name,
-                    uuid=esm.uuid,
-                    queue_arn=esm.event_source_arn,
-                    function_arn=esm.function_arn,
-                    batch_size=int(esm.batch_size or 10),
-                    window_s=float(esm.max_batch_window or 0),
-                    report_item_failures="ReportBatchItemFailures" in (esm.function_response_types or []),
-                ))
+                engine.sqs_poller.add(
+                    SqsMapping(
+                        account_id=backend.account_id,
+                        region=backend.region_name,
+                        uuid=esm.uuid,
+                        queue_arn=esm.event_source_arn,
+                        function_arn=esm.function_arn,
+                        batch_size=int(esm.batch_size or 10),
+                        window_s=float(esm.max_batch_window or 0),
+                        report_item_failures="ReportBatchItemFailures" in (esm.function_response_types or []),
+                    )
+                )
             return esm
 
-        lambda_models.LambdaBackend.create_event_source_mapping = create  # type: ignore[method-assign]
+        replace(lambda_models.LambdaBackend, "create_event_source_mapping", create)
 
     def _wrap_sns_lambda_delivery(self) -> None:
         """SNS invokes Lambda asynchronously, with the real topic and subscription ARNs in the event."""
         original = sns_models.Subscription.publish
         engine = self
 
-        def publish(subscription: Any, message: str, message_id: str, subject: str | None = None,
-                    message_attributes: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        def publish(
+            subscription: Any,
+            message: str,
+            message_id: str,
+            subject: str | None = None,
+            message_attributes: dict[str, Any] | None = None,
+            **kwargs: Any,
+        ) -> None:
             if subscription.protocol != "lambda":
-                return original(subscription, message, message_id, subject=subject,  # type: ignore[no-any-return]
-                                message_attributes=message_attributes, **kwargs)
+                return original(
+                    subscription,
+                    message,
+                    message_id,
+                    subject=subject,  # type: ignore[no-any-return]
+                    message_attributes=message_attributes,
+                    **kwargs,
+                )
             matcher = subscription._filter_policy_matcher
             if matcher is not None and not matcher.matches(message_attributes, message):
                 return None
@@ -164,7 +194,7 @@ class SandboxEngine:
             engine.submit_async(arn.split(":")[4], arn.split(":")[3], arn, json.dumps(event))
             return None
 
-        sns_models.Subscription.publish = publish  # type: ignore[method-assign,assignment]
+        replace(sns_models.Subscription, "publish", publish)
 
     def _wrap_s3_events(self) -> None:
         """S3 events carry ``sequencer`` and ``versionId``, and SNS deliveries the S3 subject."""
@@ -188,15 +218,17 @@ class SandboxEngine:
             except Exception:
                 log.exception("S3 could not publish to %s", topic_arn)
 
-        s3_notifications._get_s3_event = s3_event
-        s3_notifications._send_sns_message = send_sns
+        replace(s3_notifications, "_get_s3_event", s3_event)
+        replace(s3_notifications, "_send_sns_message", send_sns)
 
     def _wrap_stacks(self) -> None:
         """A stack that fails rolls back and says why; deletion goes in dependency order."""
         original_create = cfn_models_module.Stack.create_resources
         original_delete = cfn_models_module.Stack.delete
-        parsing.parse_and_create_resource = parse_and_create_resource_strict(parsing.parse_and_create_resource)
-        parsing.ResourceMap.delete = delete_in_dependency_order  # type: ignore[method-assign]
+        replace(
+            parsing, "parse_and_create_resource", parse_and_create_resource_strict(parsing.parse_and_create_resource)
+        )
+        replace(parsing.ResourceMap, "delete", delete_in_dependency_order)
 
         def create_resources(stack: Any) -> None:
             try:
@@ -222,8 +254,33 @@ class SandboxEngine:
                 stack._add_stack_event("DELETE_FAILED", resource_status_reason=str(error))
                 raise
 
-        cfn_models_module.Stack.create_resources = create_resources  # type: ignore[method-assign]
-        cfn_models_module.Stack.delete = delete  # type: ignore[method-assign]
+        original_parse = cfn_models_module.Stack.parse_template
+
+        def parse_template(template: str) -> dict[str, Any]:
+            """A template that does not parse is a ValidationError, as in CloudFormation (moto answers 500)."""
+            try:
+                parsed = original_parse(template)
+            except Exception as error:
+                raise ValidationError(message=f"Template format error: {error}") from error
+            if not isinstance(parsed, dict) or not isinstance(parsed.get("Resources"), dict):
+                raise ValidationError(message="Template format error: the template needs a Resources mapping")
+            return parsed
+
+        replace(cfn_models_module.Stack, "create_resources", create_resources)
+        replace(cfn_models_module.Stack, "parse_template", staticmethod(parse_template))
+        replace(cfn_models_module.Stack, "delete", delete)
+
+    def _fix_kms_key_policies(self) -> None:
+        """moto's CloudFormation stores a key policy as a dict, then fails parsing it on every KMS call."""
+        original = KmsKey.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+        def create(cls: type, *args: Any, **kwargs: Any) -> Any:
+            key = original(cls, *args, **kwargs)
+            if isinstance(key.policy, dict):
+                key.policy = json.dumps(key.policy)
+            return key
+
+        replace(KmsKey, "create_from_cloudformation_json", classmethod(create))
 
     # ------------------------------------------------------------------ invocation
     def run(self, fn: Any, event: str) -> InvocationResult:
@@ -265,8 +322,11 @@ class SandboxEngine:
 
     def deliver(self, account_id: str, region: str, target_arn: str, message: str) -> None:
         """Send a message to a destination ARN: SQS queue, SNS topic or Lambda function."""
-        service, target_region, target_account = target_arn.split(":")[2], target_arn.split(":")[3], \
-            target_arn.split(":")[4]
+        service, target_region, target_account = (
+            target_arn.split(":")[2],
+            target_arn.split(":")[3],
+            target_arn.split(":")[4],
+        )
         if service == "sqs":
             sqs_backends[target_account][target_region].send_message(target_arn.rsplit(":", 1)[-1], message)
         elif service == "sns":
@@ -284,14 +344,25 @@ class SandboxEngine:
         now = int(unix_time_millis())
         lines = [line for line in result.logs.splitlines() if line] or ["(no output)"]
         for start in range(0, len(lines), 1000):
-            backend.put_log_events(spec.log_group, stream,
-                                   [{"timestamp": now, "message": line[:256_000]} for line in lines[start:start + 1000]])
+            backend.put_log_events(
+                spec.log_group,
+                stream,
+                [{"timestamp": now, "message": line[:256_000]} for line in lines[start : start + 1000]],
+            )
 
     # ------------------------------------------------------------------ SQS event sources
     def _sqs_receive(self, mapping: SqsMapping) -> list[Any]:
         backend = sqs_backends[mapping.account_id][mapping.region]
-        queue = backend.get_queue(mapping.queue_arn.rsplit(":", 1)[-1])
-        return list(backend.receive_message(queue.name, min(mapping.batch_size, 10), 0, int(queue.visibility_timeout)))
+        queue: Any = backend.get_queue(mapping.queue_arn.rsplit(":", 1)[-1])
+        return list(
+            backend.receive_message(
+                queue.name,
+                min(mapping.batch_size, 10),
+                0,
+                int(queue.visibility_timeout),
+                message_attribute_names=["All"],
+            )
+        )
 
     def _sqs_invoke(self, mapping: SqsMapping, event: str) -> InvocationResult:
         return self._invoke_arn(mapping.account_id, mapping.region, mapping.function_arn, event)
@@ -326,8 +397,9 @@ def _remember_config(fn: Any, properties: dict[str, Any]) -> None:
     log_group = (properties.get("LoggingConfig") or {}).get("LogGroup")
     if log_group:
         fn.logs_group_name = log_group
-    fn._sandbox_layers = [layer if isinstance(layer, str) else layer.get("Arn", "") for layer in
-                          properties.get("Layers") or []]
+    fn._sandbox_layers = [
+        layer if isinstance(layer, str) else layer.get("Arn", "") for layer in properties.get("Layers") or []
+    ]
     fn._sandbox_dead_letter_arn = (properties.get("DeadLetterConfig") or {}).get("TargetArn")
 
 
@@ -352,8 +424,9 @@ def function_spec(fn: Any) -> FunctionSpec:
     )
 
 
-def sns_event(subscription: Any, message: str, message_id: str, subject: str | None,
-              attributes: dict[str, Any]) -> dict[str, Any]:
+def sns_event(
+    subscription: Any, message: str, message_id: str, subject: str | None, attributes: dict[str, Any]
+) -> dict[str, Any]:
     """The event SNS sends to a Lambda subscriber."""
     return {
         "Records": [

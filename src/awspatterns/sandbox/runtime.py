@@ -22,7 +22,7 @@ import time
 import uuid
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,18 +201,14 @@ class ExecutionEnvironment:
     def stop(self) -> None:
         """Terminate the worker (its whole process group, so children it started go too)."""
         if self._requests is not None:
-            try:
+            with suppress(OSError):
                 self._requests.close()
-            except OSError:
-                pass
         if self._responses is not None:
             os.close(self._responses)
             self._responses = None
         if self.process is not None and self.process.poll() is None:
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(self.process.pid, 9)
-            except ProcessLookupError:
-                pass
             self.process.wait()
 
 
@@ -252,13 +248,25 @@ class LambdaRuntime:
             except TimeoutError:
                 self._discard(environment, pool)
                 self.stats["timeouts"] += 1
-                response = {"error": {"errorType": "Sandbox.Timedout", "errorMessage": (
-                    f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} "
-                    f"Task timed out after {spec.timeout_s:.2f} seconds")}, "duration_ms": spec.timeout_s * 1000}
+                response = {
+                    "error": {
+                        "errorType": "Sandbox.Timedout",
+                        "errorMessage": (
+                            f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} "
+                            f"Task timed out after {spec.timeout_s:.2f} seconds"
+                        ),
+                    },
+                    "duration_ms": spec.timeout_s * 1000,
+                }
             except EnvironmentDied as error:
                 self._discard(environment, pool)
-                response = {"error": {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} "
-                                      f"Error: {error}"}, "duration_ms": (time.monotonic() - started) * 1000}
+                response = {
+                    "error": {
+                        "errorType": "Runtime.ExitError",
+                        "errorMessage": f"RequestId: {request_id} Error: {error}",
+                    },
+                    "duration_ms": (time.monotonic() - started) * 1000,
+                }
             logs = _read_log(environment.log_path, offset)
         if note := self._interpreter(spec.runtime)[1]:
             logs = f"[sandbox] {note}\n{logs}" if cold else logs
@@ -268,15 +276,14 @@ class LambdaRuntime:
         duration_ms = float(response.get("duration_ms", 0.0))
         init_ms = float(response.get("init_ms", 0.0)) if cold else 0.0
         total_ms = (time.monotonic() - started) * 1000
-        error = response.get("error")
-        if error is not None:
-            error.setdefault("requestId", request_id)
-            error["requestId"] = error["requestId"] or request_id
-        payload = json.dumps(error).encode() if error is not None else response["payload"].encode()
+        failure: dict[str, Any] | None = response.get("error")
+        if failure is not None:
+            failure["requestId"] = failure.get("requestId") or request_id
+        payload = json.dumps(failure).encode() if failure is not None else response["payload"].encode()
         return InvocationResult(
             request_id=request_id,
             payload=payload,
-            error=error,
+            error=failure,
             logs=logs,
             cold_start=cold,
             duration_ms=duration_ms,
@@ -389,7 +396,9 @@ def _find_interpreter(runtime: str) -> tuple[str, str | None]:
         return sys.executable, None
     candidate = shutil.which(runtime)
     if candidate:
-        probe = subprocess.run([candidate, "-c", "import boto3, aws_lambda_powertools"], capture_output=True, check=False)
+        probe = subprocess.run(
+            [candidate, "-c", "import boto3, aws_lambda_powertools"], capture_output=True, check=False
+        )
         if probe.returncode == 0:
             return candidate, None
         reason = f"{candidate} lacks boto3 or aws-lambda-powertools"

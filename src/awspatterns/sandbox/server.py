@@ -25,7 +25,7 @@ def serve_control(engine: Any, started: float) -> ThreadingHTTPServer:
     """A small HTTP endpoint for the sandbox's own state: runtime statistics and a wait-for-quiet call."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             url = urlparse(self.path)
             if url.path == "/status":
                 body: dict[str, Any] = {
@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument(
+        "--retry-delays", default="1,2", help="seconds between asynchronous invocation retries (Lambda: about 60,120)"
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -69,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     from awspatterns.sandbox.engine import SandboxEngine
 
     endpoint_url = f"http://localhost:{args.port}"
-    engine = SandboxEngine(endpoint_url, args.state_dir / "work")
+    delays = tuple(float(d) for d in args.retry_delays.split(","))
+    engine = SandboxEngine(endpoint_url, args.state_dir / "work", retry_delays_s=delays)
     engine.install()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     moto.start()

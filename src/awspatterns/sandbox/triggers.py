@@ -40,8 +40,13 @@ class AsyncInvocation:
 class AsyncInvoker:
     """Lambda's asynchronous invocation: an internal queue, retries, then on-failure destination or DLQ."""
 
-    def __init__(self, invoke: Callable[[str, str, str, str], Any], deliver: Callable[[str, str, str, str], None],
-                 retry_delays_s: tuple[float, ...] = DEFAULT_RETRY_DELAYS_S, workers: int = 8) -> None:
+    def __init__(
+        self,
+        invoke: Callable[[str, str, str, str], Any],
+        deliver: Callable[[str, str, str, str], None],
+        retry_delays_s: tuple[float, ...] = DEFAULT_RETRY_DELAYS_S,
+        workers: int = 8,
+    ) -> None:
         """``invoke(account, region, function_arn, event)`` returns an InvocationResult-like object with
         ``errored``, ``error`` and ``payload``; ``deliver(account, region, target_arn, message)`` sends a record to
         an SQS queue, SNS topic, Lambda function or event bus."""
@@ -84,8 +89,12 @@ class AsyncInvoker:
             result = self._invoke(invocation.account_id, invocation.region, invocation.function_arn, invocation.event)
             if not result.errored:
                 if target := destinations.get("OnSuccess", {}).get("Destination"):
-                    self._deliver(invocation.account_id, invocation.region, target,
-                                  json.dumps(self._record(invocation, result, "Success")))
+                    self._deliver(
+                        invocation.account_id,
+                        invocation.region,
+                        target,
+                        json.dumps(self._record(invocation, result, "Success")),
+                    )
                 return
             if invocation.attempts > max_retries:
                 break
@@ -94,13 +103,20 @@ class AsyncInvoker:
                 condition = "EventAgeExceeded"
                 break
         if target := destinations.get("OnFailure", {}).get("Destination"):
-            self._deliver(invocation.account_id, invocation.region, target,
-                          json.dumps(self._record(invocation, result, condition)))
+            self._deliver(
+                invocation.account_id,
+                invocation.region,
+                target,
+                json.dumps(self._record(invocation, result, condition)),
+            )
         elif dead_letter_arn:
             self._deliver(invocation.account_id, invocation.region, dead_letter_arn, invocation.event)
         else:
-            log.warning("event for %s discarded after %d attempts (no destination or DLQ configured)",
-                        invocation.function_arn, invocation.attempts)
+            log.warning(
+                "event for %s discarded after %d attempts (no destination or DLQ configured)",
+                invocation.function_arn,
+                invocation.attempts,
+            )
 
     @staticmethod
     def _record(invocation: AsyncInvocation, result: Any, condition: str) -> dict[str, Any]:
@@ -145,9 +161,15 @@ class SqsMapping:
 class SqsPoller:
     """Polls SQS queues for their Lambda event source mappings, as the Lambda service does."""
 
-    def __init__(self, receive: Callable[[SqsMapping], list[Any]], invoke: Callable[[SqsMapping, str], Any],
-                 delete: Callable[[SqsMapping, list[Any]], None], is_enabled: Callable[[SqsMapping], bool | None],
-                 interval_s: float = 0.05, workers: int = 8) -> None:
+    def __init__(
+        self,
+        receive: Callable[[SqsMapping], list[Any]],
+        invoke: Callable[[SqsMapping, str], Any],
+        delete: Callable[[SqsMapping, list[Any]], None],
+        is_enabled: Callable[[SqsMapping], bool | None],
+        interval_s: float = 0.05,
+        workers: int = 8,
+    ) -> None:
         self._receive = receive
         self._invoke = invoke
         self._delete = delete
@@ -191,13 +213,17 @@ class SqsPoller:
             mapping.busy = False
 
     def _collect(self, mapping: SqsMapping) -> list[Any]:
-        """Receive up to a batch, waiting up to the batching window for it to fill."""
-        messages = self._receive(mapping)
+        """Receive up to a batch, waiting up to the batching window for it to fill.
+
+        A message received twice in one window (its visibility timeout shorter than the window) appears once,
+        with its newest receipt handle.
+        """
+        batch = {m.id: m for m in self._receive(mapping)}
         deadline = time.monotonic() + mapping.window_s
-        while messages and len(messages) < mapping.batch_size and time.monotonic() < deadline:
+        while batch and len(batch) < mapping.batch_size and time.monotonic() < deadline:
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
-            messages += self._receive(mapping)
-        return messages
+            batch.update((m.id, m) for m in self._receive(mapping))
+        return list(batch.values())
 
     def _process(self, mapping: SqsMapping, messages: list[Any]) -> None:
         event = {"Records": [sqs_record(mapping, message) for message in messages]}

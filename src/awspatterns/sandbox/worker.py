@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 
@@ -90,7 +91,7 @@ def main() -> None:
     read_fd, write_fd = (int(fd) for fd in os.environ.pop("_AWSPATTERNS_WORKER_FDS").split(","))
     requests = os.fdopen(read_fd, "rb")
     responses = os.fdopen(write_fd, "wb")
-    sys.path[:0] = [os.getcwd(), *filter(None, os.environ.pop("_AWSPATTERNS_LAYER_PATHS", "").split(os.pathsep))]
+    sys.path[:0] = [str(Path.cwd()), *filter(None, os.environ.pop("_AWSPATTERNS_LAYER_PATHS", "").split(os.pathsep))]
     route_to_account(os.environ["_AWSPATTERNS_ACCOUNT_ID"])
 
     started = time.monotonic()

@@ -30,13 +30,18 @@ def stacks_in_order(directory: Path) -> list[StackArtifact]:
     for name, artifact in artifacts.items():
         if artifact["type"] != "aws:cloudformation:stack":
             continue
-        assets = [d for d in artifact.get("dependencies", []) if artifacts.get(d, {}).get("type") == "cdk:asset-manifest"]
+        assets = [
+            d for d in artifact.get("dependencies", []) if artifacts.get(d, {}).get("type") == "cdk:asset-manifest"
+        ]
         stacks[name] = StackArtifact(
             name=artifact.get("displayName", name),
             template_file=directory / artifact["properties"]["templateFile"],
             assets_file=directory / artifacts[assets[0]]["properties"]["file"] if assets else None,
-            dependencies=tuple(d for d in artifact.get("dependencies", []) if d in artifacts
-                               and artifacts[d]["type"] == "aws:cloudformation:stack"),
+            dependencies=tuple(
+                d
+                for d in artifact.get("dependencies", [])
+                if d in artifacts and artifacts[d]["type"] == "aws:cloudformation:stack"
+            ),
         )
     ordered: list[StackArtifact] = []
 

@@ -142,8 +142,8 @@ def _failure_reasons(cloudformation: Any, name: str) -> str:
 
 
 def _substitute(text: str, account: str, region: str) -> str:
-    return text.replace("${AWS::AccountId}", account).replace("${AWS::Region}", region).replace(
-        "${AWS::Partition}", "aws"
+    return (
+        text.replace("${AWS::AccountId}", account).replace("${AWS::Region}", region).replace("${AWS::Partition}", "aws")
     )
 
 

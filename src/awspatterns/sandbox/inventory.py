@@ -1,0 +1,50 @@
+"""What an account holds, service by service: used to prove that a destroy leaves nothing behind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def inventory(session: Any) -> dict[str, set[str]]:
+    """Names of the resources in the account (KMS keys pending deletion are not counted: AWS keeps them for a
+    waiting period by design)."""
+    s3 = session.client("s3")
+    sqs = session.client("sqs")
+    sns = session.client("sns")
+    lambda_ = session.client("lambda")
+    dynamodb = session.client("dynamodb")
+    logs = session.client("logs")
+    iam = session.client("iam")
+    kms = session.client("kms")
+    cloudformation = session.client("cloudformation")
+    events = session.client("events")
+    ssm = session.client("ssm")
+    return {
+        "stacks": {
+            s["StackName"]
+            for s in cloudformation.list_stacks()["StackSummaries"]
+            if s["StackStatus"] != "DELETE_COMPLETE"
+        },
+        "buckets": {b["Name"] for b in s3.list_buckets()["Buckets"]},
+        "queues": set(sqs.list_queues().get("QueueUrls", [])),
+        "topics": {t["TopicArn"] for t in sns.list_topics()["Topics"]},
+        "subscriptions": {s["SubscriptionArn"] for s in sns.list_subscriptions()["Subscriptions"]},
+        "functions": {f["FunctionName"] for f in lambda_.list_functions()["Functions"]},
+        "event_source_mappings": {m["UUID"] for m in lambda_.list_event_source_mappings()["EventSourceMappings"]},
+        "tables": set(dynamodb.list_tables()["TableNames"]),
+        "log_groups": {g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]},
+        "roles": {r["RoleName"] for r in iam.list_roles()["Roles"]},
+        "policies": {p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]},
+        "kms_keys": {
+            k["KeyId"]
+            for k in kms.list_keys()["Keys"]
+            if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"
+        },
+        "event_buses": {b["Name"] for b in events.list_event_buses()["EventBuses"]} - {"default"},
+        "parameters": {p["Name"] for p in ssm.describe_parameters()["Parameters"]},
+    }
+
+
+def leftovers(before: dict[str, set[str]], after: dict[str, set[str]]) -> dict[str, set[str]]:
+    """What ``after`` holds that ``before`` did not, by kind (empty when nothing is left)."""
+    return {kind: names - before.get(kind, set()) for kind, names in after.items() if names - before.get(kind, set())}

@@ -1,0 +1,154 @@
+"""The ``patterns`` subcommands that act on an account: sandbox, deploy, outputs, run, destroy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from awspatterns.catalog import Pattern, get_pattern
+from awspatterns.errors import PatternsError
+from awspatterns.targets.base import Target, load_client, stack_outputs
+
+
+def progress(message: str) -> None:
+    """Progress goes to stderr, so stdout stays machine-readable."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def make_target(name: str) -> Target:
+    """The target called ``name``."""
+    if name == "aws":
+        from awspatterns.targets.aws_target import AwsTarget
+
+        return AwsTarget()
+    from awspatterns.targets.sandbox_target import SandboxTarget
+
+    return SandboxTarget()
+
+
+def synthesize(pattern: Pattern) -> Path:
+    """Synthesize an example (with the nag gate) and return its cloud assembly directory."""
+    from awspatterns.synth import synth
+
+    progress(f"synthesizing {pattern.slug} ...")
+    return synth(pattern).directory
+
+
+def deploy(pattern: Pattern, target: Target) -> dict[str, dict[str, str]]:
+    """Synthesize and deploy one example."""
+    assembly = synthesize(pattern)
+    started = time.monotonic()
+    progress(f"deploying {pattern.slug} to {target.name} ...")
+    outputs = target.deploy(pattern, assembly, progress)
+    progress(f"deployed {pattern.slug} in {time.monotonic() - started:.1f} s")
+    return outputs
+
+
+def cmd_sandbox(args: argparse.Namespace) -> None:
+    """Start, stop or describe the local sandbox."""
+    from awspatterns.sandbox import control
+
+    if args.action == "start":
+        started = time.monotonic()
+        info = control.start()
+        progress(f"sandbox running at {info.endpoint_url} (ready in {time.monotonic() - started:.1f} s)")
+        print(json.dumps(info.to_json(), indent=2) if args.json else info.endpoint_url)
+    elif args.action == "stop":
+        stopped = control.stop()
+        print("sandbox stopped" if stopped else "no sandbox was running")
+    else:
+        running = control.status()
+        if args.json:
+            print(json.dumps(running.to_json() if running else {"running": False}, indent=2))
+        elif running is None:
+            print("no sandbox is running; start it with `patterns sandbox start`")
+        else:
+            print(
+                f"running at {running.endpoint_url} (pid {running.pid}); accounts: "
+                + ", ".join(f"{k}={v}" for k, v in running.accounts.items())
+                + f"; logs: {running.log_file}"
+            )
+
+
+def cmd_deploy(args: argparse.Namespace) -> None:
+    """Deploy examples."""
+    target = make_target(args.target)
+    for slug in args.slugs:
+        deploy(get_pattern(slug), target)
+
+
+def cmd_outputs(args: argparse.Namespace) -> None:
+    """Print a deployed example's stack outputs."""
+    pattern = get_pattern(args.slug)
+    outputs = stack_outputs(make_target(args.target).session(), pattern)
+    if outputs is None:
+        raise PatternsError(f"{pattern.slug} is not deployed to {args.target}; run `patterns deploy {pattern.slug}`")
+    if args.json:
+        print(json.dumps(outputs, indent=2))
+        return
+    for stack, values in outputs.items():
+        for key, value in values.items():
+            print(f"{stack}.{key} = {value}")
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    """Deploy if needed, then drive the example's client and print what happened."""
+    pattern = get_pattern(args.slug)
+    target = make_target(args.target)
+    session = target.session()
+    outputs = stack_outputs(session, pattern) or deploy(pattern, target)
+    progress(f"running {pattern.slug}'s client ...")
+    client = load_client(pattern)
+    merged: dict[str, Any] = {k: v for values in outputs.values() for k, v in values.items()}
+    report = client.run(merged, session)
+    print(json.dumps(report, indent=2, ensure_ascii=False, default=str) if args.json else client.format_report(report))
+
+
+def cmd_destroy(args: argparse.Namespace) -> None:
+    """Destroy examples."""
+    target = make_target(args.target)
+    for slug in args.slugs:
+        pattern = get_pattern(slug)
+        assembly = Path("cdk.out") / slug
+        progress(f"destroying {slug} in {target.name} ...")
+        target.destroy(pattern, assembly if (assembly / "manifest.json").is_file() else None, progress)
+
+
+def add_commands(commands: Any) -> None:
+    """Add the account-facing subcommands to the ``patterns`` parser."""
+
+    def with_target(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        parser.add_argument(
+            "--target",
+            choices=["sandbox", "aws"],
+            default="sandbox",
+            help="where to deploy (default: the local sandbox)",
+        )
+        return parser
+
+    sandbox = commands.add_parser("sandbox", help="start, stop or describe the local sandbox account")
+    sandbox.add_argument("action", choices=["start", "stop", "status"])
+    sandbox.add_argument("--json", action="store_true")
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    deploy_parser = with_target(commands.add_parser("deploy", help="synthesize and deploy examples"))
+    deploy_parser.add_argument("slugs", nargs="+", metavar="SLUG")
+    deploy_parser.set_defaults(func=cmd_deploy)
+
+    outputs = with_target(commands.add_parser("outputs", help="print a deployed example's outputs"))
+    outputs.add_argument("slug", metavar="SLUG")
+    outputs.add_argument("--json", action="store_true")
+    outputs.set_defaults(func=cmd_outputs)
+
+    run = with_target(commands.add_parser("run", help="deploy if needed, drive the client, print what happened"))
+    run.add_argument("slug", metavar="SLUG")
+    run.add_argument("--json", action="store_true", help="print the client's report as JSON")
+    run.set_defaults(func=cmd_run)
+
+    destroy = with_target(commands.add_parser("destroy", help="destroy examples"))
+    destroy.add_argument("slugs", nargs="+", metavar="SLUG")
+    destroy.set_defaults(func=cmd_destroy)

@@ -1,0 +1,42 @@
+"""The ``sandbox`` target: the local sandbox account, deployed with the fast deployer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from awspatterns.catalog import Pattern
+from awspatterns.sandbox import control
+from awspatterns.targets import sandbox as deployer
+from awspatterns.targets.assembly import stacks_in_order
+from awspatterns.targets.base import Progress
+
+
+class SandboxTarget:
+    """Deploys into the running sandbox (started on demand)."""
+
+    name = "sandbox"
+
+    def __init__(self, state_dir: Path | None = None, account: str = "main", autostart: bool = True) -> None:
+        self.state_dir = state_dir
+        self.account = account
+        self.autostart = autostart
+
+    def info(self) -> control.SandboxInfo:
+        """The running sandbox, started first if needed (and allowed)."""
+        if self.autostart:
+            return control.start(self.state_dir)
+        return control.require(self.state_dir)
+
+    def session(self) -> Any:
+        """A session for the target account of the sandbox."""
+        return self.info().session(self.account)
+
+    def deploy(self, pattern: Pattern, assembly_dir: Path, progress: Progress) -> dict[str, dict[str, str]]:
+        """Publish assets and create the stacks."""
+        return deployer.deploy(self.session(), assembly_dir, progress)
+
+    def destroy(self, pattern: Pattern, assembly_dir: Path | None, progress: Progress) -> None:
+        """Delete the stacks (dependents first) and their functions' log groups."""
+        names = [s.name for s in stacks_in_order(assembly_dir)] if assembly_dir else list(pattern.stacks)
+        deployer.destroy(self.session(), names, progress)

@@ -1,0 +1,63 @@
+"""s3-fanout end to end: deploy into a fresh sandbox account, drive the client, check every effect, destroy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+# --8<-- [start:e2e]
+def test_every_subscriber_receives_every_upload_and_nothing_is_left(deploy_pattern):
+    deployed = deploy_pattern("s3-fanout")
+
+    report = deployed.run_client(timeout=30)
+
+    assert len(report["objects"]) == 3
+    for obj in report["objects"]:
+        assert obj["indexer"]["size_bytes"] == obj["size"], obj["key"]
+        assert obj["checksum"]["sha256"] == obj["sha256"], obj["key"]
+        assert obj["indexer"]["deliveries"] == obj["checksum"]["deliveries"] == 1
+        assert obj["audited"], obj["key"]
+    assert deployed.destroy() == {}
+
+
+# --8<-- [end:e2e]
+
+
+def test_a_poison_message_is_retried_then_lands_in_the_failure_queue_with_its_error(deploy_pattern):
+    deployed = deploy_pattern("s3-fanout")
+    outputs = deployed.flat_outputs
+    deployed.session.client("sns").publish(TopicArn=outputs["TopicArn"], Message="{not an S3 event")
+    assert deployed.quiesce()
+
+    sqs = deployed.session.client("sqs")
+    messages = sqs.receive_message(QueueUrl=outputs["IndexerFailuresQueueUrl"], MaxNumberOfMessages=10)["Messages"]
+    assert len(messages) == 1
+    record = json.loads(messages[0]["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3  # the first attempt and two retries
+    assert record["responsePayload"]["errorType"] == "MalformedNotification"
+    assert record["requestPayload"]["Records"][0]["Sns"]["Message"] == "{not an S3 event"
+    assert record["requestPayload"]["Records"][0]["Sns"]["TopicArn"] == outputs["TopicArn"]
+    assert deployed.destroy() == {}
+
+
+def test_handler_logs_reach_cloudwatch_with_lambda_report_lines(deploy_pattern):
+    deployed = deploy_pattern("s3-fanout")
+    outputs = deployed.flat_outputs
+    deployed.session.client("s3").put_object(Bucket=outputs["BucketName"], Key="logged.txt", Body=b"x")
+    assert deployed.quiesce()
+
+    logs = deployed.session.client("logs")
+    group = next(
+        g["logGroupName"] for g in logs.describe_log_groups()["logGroups"] if "IndexerLogs" in g["logGroupName"]
+    )
+    messages = [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]]
+    assert any(m.startswith("START RequestId:") for m in messages)
+    assert any(m.startswith("REPORT RequestId:") and "Duration:" in m for m in messages)
+    structured = [json.loads(m) for m in messages if m.startswith("{")]
+    assert any(entry.get("message") == "indexed objects" and entry.get("indexed") == 1 for entry in structured)
+    assert deployed.destroy() == {}

@@ -1,0 +1,94 @@
+"""The sandbox's CloudFormation: clear failures, custom resources, deletion order, and a server that keeps
+serving after bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from lambda_code import create_function
+from moto.cloudformation.parsing import get_model_map
+
+CUSTOM_RESOURCE = """
+import json, os, urllib.request
+
+def handler(event, context):
+    mode = os.environ["MODE"]
+    if mode == "silent":
+        return
+    body = {"Status": "FAILED" if mode == "fail" else "SUCCESS", "Reason": "asked to fail",
+            "PhysicalResourceId": "custom-123", "StackId": event["StackId"], "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
+            "Data": {"Echo": event["ResourceProperties"]["Flag"] + "/" + event["ResourceProperties"]["Count"]}}
+    request = urllib.request.Request(event["ResponseURL"], data=json.dumps(body).encode(), method="PUT")
+    urllib.request.urlopen(request).read()
+"""
+
+
+def stack_status(account, name):
+    stack = account.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+    reasons = [
+        e.get("ResourceStatusReason", "")
+        for e in account.client("cloudformation").describe_stack_events(StackName=name)["StackEvents"]
+    ]
+    return stack["StackStatus"], " ".join(reasons), stack
+
+
+def create(account, name, resources, outputs=None):
+    template = {"Resources": resources, **({"Outputs": outputs} if outputs else {})}
+    account.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+    return stack_status(account, name)
+
+
+def test_an_unsupported_type_fails_the_stack_naming_the_resource_and_rolls_back(account):
+    assert "AWS::Bedrock::Agent" not in get_model_map()
+    status, reasons, _ = create(
+        account,
+        "unsupported",
+        {
+            "Queue": {"Type": "AWS::SQS::Queue"},
+            "Agent": {"Type": "AWS::Bedrock::Agent", "Properties": {"AgentName": "x"}, "DependsOn": "Queue"},
+        },
+    )
+    assert status == "ROLLBACK_COMPLETE"
+    assert "resource Agent has type AWS::Bedrock::Agent, which the sandbox cannot create" in reasons
+    assert account.client("sqs").list_queues().get("QueueUrls", []) == []  # the queue was rolled back
+
+
+@pytest.mark.parametrize("mode", ["fail", "silent"])
+def test_a_failing_or_silent_custom_resource_fails_the_stack_instead_of_hanging(account, mode):
+    function = create_function(account, "provider", CUSTOM_RESOURCE, environment={"MODE": mode})
+    status, reasons, _ = create(
+        account,
+        f"custom-{mode}",
+        {"Thing": {"Type": "Custom::Thing", "Properties": {"ServiceToken": function, "Flag": True, "Count": 3}}},
+    )
+    assert status == "ROLLBACK_COMPLETE"
+    expected = "failed: asked to fail" if mode == "fail" else "sent no response"
+    assert f"custom resource Thing (Custom::Thing) {expected}" in reasons
+
+
+def test_a_custom_resource_gets_string_properties_and_its_data_feeds_outputs(account):
+    function = create_function(account, "provider", CUSTOM_RESOURCE, environment={"MODE": "ok"})
+    status, _, stack = create(
+        account,
+        "custom-ok",
+        {"Thing": {"Type": "Custom::Thing", "Properties": {"ServiceToken": function, "Flag": True, "Count": 3}}},
+        outputs={"Echo": {"Value": {"Fn::GetAtt": ["Thing", "Echo"]}}, "Id": {"Value": {"Ref": "Thing"}}},
+    )
+    assert status == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs == {"Echo": "true/3", "Id": "custom-123"}  # CloudFormation stringifies scalars
+
+
+def test_a_malformed_template_is_rejected_and_the_server_keeps_serving(account):
+    cloudformation = account.client("cloudformation")
+    with pytest.raises(cloudformation.exceptions.ClientError):
+        cloudformation.create_stack(StackName="malformed", TemplateBody="{ this is not a template")
+    assert account.client("sqs").create_queue(QueueName="still-serving")["QueueUrl"]
+
+
+def test_accounts_are_isolated(sandbox, account):
+    account.client("sqs").create_queue(QueueName="private")
+    other = sandbox.session("source-b")
+    assert not any("private" in url for url in other.client("sqs").list_queues().get("QueueUrls", []))

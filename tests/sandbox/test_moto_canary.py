@@ -1,0 +1,63 @@
+"""Canaries: the moto internals the sandbox relies on. When a pin moves, these fail first and say what moved."""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+
+import pytest
+from moto.awslambda.models import LambdaFunction
+from moto.cloudformation import parsing
+from moto.cloudformation.custom_model import CustomModel
+from moto.core.common_models import CloudFormationModel
+from moto.sqs.models import Queue
+
+from awspatterns.sandbox import cfn_models, engine
+
+
+def test_moto_is_the_pinned_version():
+    assert version("moto") == "5.2.5", "the sandbox patches moto internals: re-check every canary before moving the pin"
+
+
+@pytest.mark.parametrize("owner, attribute", engine.PATCHED, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_every_patched_internal_exists(owner, attribute):
+    assert hasattr(owner, attribute), f"moto no longer has {owner.__name__}.{attribute}"
+
+
+def test_lambda_invoke_signatures_are_what_the_engine_replaces():
+    assert list(inspect.signature(LambdaFunction.invoke).parameters) == [
+        "self",
+        "body",
+        "request_headers",
+        "response_headers",
+    ]
+    assert list(inspect.signature(LambdaFunction._invoke_lambda).parameters) == ["self", "event"]
+
+
+def test_moto_still_lacks_the_cloudformation_types_the_sandbox_adds():
+    native = {
+        model.cloudformation_type()
+        for model in CloudFormationModel.__subclasses__()
+        if model.__module__ != cfn_models.__name__
+    }
+    added = {model.cloudformation_type() for model in cfn_models.MODELS}
+    assert not native & added, f"moto now implements {native & added}: drop the sandbox's own model"
+
+
+def test_moto_sqs_queues_still_fire_event_sources_from_a_dict_the_engine_empties():
+    assert "lambda_event_source_mappings" in inspect.getsource(Queue.add_message)
+
+
+def test_custom_model_is_what_moto_uses_for_custom_resources():
+    assert parsing.resource_class_from_type("Custom::Anything") is CustomModel
+    assert "ServiceToken" in inspect.getsource(CustomModel.create_from_cloudformation_json)
+
+
+def test_moto_still_skips_unknown_types_silently_without_the_sandbox():
+    source = inspect.getsource(parsing.resource_class_from_type)
+    assert "No Moto CloudFormation support" in source
+
+
+def test_resource_map_keeps_the_instance_state_dependency_ordered_deletion_reads():
+    source = inspect.getsource(parsing.ResourceMap)
+    assert "self._resource_json_map" in source and "self._parsed_resources" in source

@@ -1,0 +1,93 @@
+"""The built site in headless Chromium (Debian's, driven by Playwright): pages render, tabs switch, the diagram
+loads, search finds code identifiers, and nothing is fetched from outside."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def base_url(site) -> Iterator[str]:
+    class QuietHandler(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if CHROMIUM is None:
+        pytest.fail("Debian's chromium is required for the browser tests: `make browser-deps`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, base_url) -> Iterator[Any]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.outside_requests = []  # type: ignore[attr-defined]
+    page.console_errors = []  # type: ignore[attr-defined]
+    page.on("request", lambda r: None if r.url.startswith((base_url, "data:")) else page.outside_requests.append(r.url))
+    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+    yield page
+    context.close()
+
+
+def test_home_page_renders_the_catalog_without_outside_requests(page, base_url):
+    page.goto(base_url + "/")
+    assert "AWS Serverless Patterns" in page.title()
+    page.get_by_role("link", name="S3 events fanned out through SNS").first.click()
+    page.wait_for_url("**/patterns/s3-fanout/")
+    assert page.outside_requests == []
+    assert page.console_errors == []
+
+
+def test_diagram_loads_and_tabs_switch(page, base_url):
+    page.goto(base_url + "/patterns/s3-fanout/")
+    diagram = page.locator("img[src$='s3-fanout.svg']")
+    diagram.scroll_into_view_if_needed()
+    assert page.evaluate("img => img.complete && img.naturalWidth > 500", diagram.element_handle())
+    page.get_by_text("Checksum handler", exact=True).click()
+    assert page.get_by_text("def process_record(record: SQSRecord)").is_visible()
+    assert not page.get_by_text("def index_object(notification").is_visible()
+
+
+def test_search_finds_code_identifiers(page, base_url):
+    page.goto(base_url + "/")
+    query = page.locator("input[data-md-component='search-query']")
+    query.click()
+    query.press_sequentially("batchItemFailures", delay=20)  # fill() does not trigger Material's search
+    result = page.locator(".md-search-result__link").first
+    result.wait_for(timeout=10_000)
+    assert "patterns/s3-fanout/" in result.get_attribute("href")
+
+
+def test_dark_theme_keeps_the_diagram_on_its_white_card(page, base_url):
+    page.emulate_media(color_scheme="dark")
+    page.goto(base_url + "/patterns/s3-fanout/")
+    assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "slate"
+    svg = page.request.get(base_url + "/assets/diagrams/s3-fanout.svg").text()
+    assert 'fill="white"' in svg
