@@ -19,15 +19,15 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def make_target(name: str) -> Target:
-    """The target called ``name``."""
+def make_target(name: str, start_sandbox: bool = False) -> Target:
+    """The target called ``name``; ``start_sandbox`` starts the local sandbox if it is not running."""
     if name == "aws":
         from awspatterns.targets.aws_target import AwsTarget
 
         return AwsTarget()
     from awspatterns.targets.sandbox_target import SandboxTarget
 
-    return SandboxTarget()
+    return SandboxTarget(autostart=start_sandbox)
 
 
 def synthesize(pattern: Pattern) -> Path:
@@ -76,7 +76,7 @@ def cmd_sandbox(args: argparse.Namespace) -> None:
 
 def cmd_deploy(args: argparse.Namespace) -> None:
     """Deploy examples."""
-    target = make_target(args.target)
+    target = make_target(args.target, start_sandbox=True)
     for slug in args.slugs:
         deploy(get_pattern(slug), target)
 
@@ -98,7 +98,7 @@ def cmd_outputs(args: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     """Deploy if needed, then drive the example's client and print what happened."""
     pattern = get_pattern(args.slug)
-    target = make_target(args.target)
+    target = make_target(args.target, start_sandbox=True)
     session = target.session()
     outputs = stack_outputs(session, pattern) or deploy(pattern, target)
     progress(f"running {pattern.slug}'s client ...")

@@ -1,0 +1,54 @@
+"""The commands a user types: start a sandbox, run a pattern, destroy it, stop; nothing is left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from awspatterns.sandbox import control
+from awspatterns.sandbox.inventory import inventory
+
+pytestmark = pytest.mark.e2e
+
+
+def patterns(*args: str, home) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AWSPATTERNS_SANDBOX_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "awspatterns.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+
+
+def test_start_run_destroy_stop(tmp_path):
+    home = tmp_path / "sandbox"
+    started = patterns("sandbox", "start", "--json", home=home)
+    assert started.returncode == 0, started.stderr
+    status = json.loads(patterns("sandbox", "status", "--json", home=home).stdout)
+    assert status["endpoint_url"].startswith("http://localhost:") and "main" in status["accounts"]
+    try:
+        run = patterns("run", "s3-fanout", home=home)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.count("sha256 matches") == 3 and "NOT RECEIVED" not in run.stdout
+        outputs = json.loads(patterns("outputs", "s3-fanout", "--json", home=home).stdout)
+        assert "BucketName" in outputs["S3Fanout"]
+
+        destroyed = patterns("destroy", "s3-fanout", home=home)
+        assert destroyed.returncode == 0, destroyed.stderr
+        left = inventory(control.require(home).session())
+        assert left["stacks"] == set() and left["functions"] == set() and left["queues"] == set()
+        assert left["buckets"] == {"cdk-hnb659fds-assets-123456789012-us-east-1"}  # the bootstrap bucket only
+        assert left["log_groups"] == set() and left["tables"] == set() and left["topics"] == set()
+    finally:
+        assert patterns("sandbox", "stop", home=home).stdout.strip() == "sandbox stopped"
+    assert "no sandbox is running" in patterns("sandbox", "status", home=home).stdout
+    missing = patterns("outputs", "s3-fanout", home=home)
+    assert missing.returncode == 2 and "no sandbox is running" in missing.stderr
+    assert control.status(home) is None  # reading outputs never starts a sandbox behind the user's back
