@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Any
 
 import boto3
@@ -11,25 +10,15 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from object_records import idempotency, persistence, records_table
 from s3_notifications import parse_notification
 
 CHUNK_BYTES = 1024 * 1024
 
 logger = Logger()
 s3 = boto3.client("s3")
-records_table = boto3.resource("dynamodb").Table(os.environ["RECORDS_TABLE"])
-persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
-idempotency = IdempotencyConfig(
-    event_key_jmespath="[bucket, key, version_id, sequencer]",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=3600,
-)
 # A batch whose every record failed is reported record by record too, not raised as one error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from object_records import idempotency, persistence, records_table
 from s3_notifications import MalformedNotification, parse_notification
 
 logger = Logger()
-records_table = boto3.resource("dynamodb").Table(os.environ["RECORDS_TABLE"])
-persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
-# S3 delivers at least once; the same bucket/key/version/sequencer is the same event.
-idempotency = IdempotencyConfig(
-    event_key_jmespath="[bucket, key, version_id, sequencer]",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=3600,
-)
 
 
 # --8<-- [start:handler]
