@@ -246,7 +246,7 @@ class LambdaRuntime:
             try:
                 response = environment.invoke(event, request_id, spec.timeout_s)
             except TimeoutError:
-                self._discard(environment, pool)
+                environment.stop()  # discarded: the pool does not take back a dead environment
                 self.stats["timeouts"] += 1
                 response = {
                     "error": {
@@ -259,7 +259,7 @@ class LambdaRuntime:
                     "duration_ms": spec.timeout_s * 1000,
                 }
             except EnvironmentDied as error:
-                self._discard(environment, pool)
+                environment.stop()  # discarded: the pool does not take back a dead environment
                 response = {
                     "error": {
                         "errorType": "Runtime.ExitError",
@@ -308,9 +308,6 @@ class LambdaRuntime:
                 if environment is not None and environment.process is not None and environment.process.poll() is None:
                     pool.idle.append(environment)
                 pool.condition.notify()
-
-    def _discard(self, environment: ExecutionEnvironment, pool: _Pool) -> None:
-        environment.stop()
 
     def _pool(self, spec: FunctionSpec) -> _Pool:
         with self._lock:
