@@ -7,6 +7,7 @@ runtime's overhead on cold and warm invocations.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from awspatterns import REPO_ROOT
 from awspatterns.catalog import Pattern
@@ -213,11 +215,12 @@ def _probe_zip() -> bytes:
 def bench_sandbox(
     patterns: Iterable[Pattern], requests: int, concurrency: int, out_dir: Path = BENCH_DIR, e2e_suite: bool = False
 ) -> Path:
-    """Measure sandbox start, each pattern's deployment, cold and warm invocation overhead and, with
-    ``e2e_suite``, the wall time of the whole end-to-end test suite."""
+    """Measure sandbox start, each pattern's deployment (fast deployer and real CDK CLI), cold and warm
+    invocation overhead and, with ``e2e_suite``, the wall time of the whole end-to-end test suite."""
     from awspatterns.sandbox import control
     from awspatterns.synth import synth
     from awspatterns.targets import sandbox as deployer
+    from awspatterns.targets.aws_target import AwsTarget
 
     scenarios = []
     with tempfile.TemporaryDirectory(prefix="awspatterns-bench-") as state:
@@ -228,13 +231,28 @@ def bench_sandbox(
         scenarios.append(start)
         try:
             session = info.session()
+            cdk_environment = {
+                "AWS_ENDPOINT_URL": info.endpoint_url,
+                "AWS_ACCESS_KEY_ID": "sandbox",
+                "AWS_SECRET_ACCESS_KEY": "sandbox",
+                "AWS_DEFAULT_REGION": info.region,
+            }
             for pattern in patterns:
-                assembly = synth(pattern, Path(state) / "cdk.out")
-                deploy = Scenario(f"deploy-{pattern.slug}", f"Deploy {pattern.slug} ({', '.join(pattern.stacks)})")
+                assembly = synth(pattern, Path(state) / "cdk.out").directory
+                stacks = ", ".join(pattern.stacks)
+                with mock.patch.dict(os.environ, cdk_environment):
+                    cdk = AwsTarget()
+                    cdk.ensure_bootstrapped(assembly, progress=lambda _: None)
+                    cli = Scenario(f"cdk-deploy-{pattern.slug}", f"`cdk deploy` {pattern.slug} ({stacks})")
+                    began = time.monotonic()
+                    cdk.deploy(pattern, assembly, progress=lambda _: None)
+                    cli.histogram.record((time.monotonic() - began) * 1000)
+                    cdk.destroy(pattern, assembly, progress=lambda _: None)
+                deploy = Scenario(f"deploy-{pattern.slug}", f"Deploy {pattern.slug} ({stacks}), fast deployer")
                 began = time.monotonic()
-                deployer.deploy(session, assembly.directory, progress=lambda _: None)
+                deployer.deploy(session, assembly, progress=lambda _: None)
                 deploy.histogram.record((time.monotonic() - began) * 1000)
-                scenarios.append(deploy)
+                scenarios += [deploy, cli]
             scenarios += _bench_invocations(session, info, requests, concurrency)
         finally:
             control.stop(Path(state))
@@ -289,8 +307,6 @@ def _bench_invocations(session: Any, info: Any, requests: int, concurrency: int)
         response = lambda_.invoke(FunctionName=name, Payload=b'{"n": 1}', LogType="Tail")
         latency_ms = (time.monotonic() - began) * 1000
         response["Payload"].read()
-        import base64
-
         tail = base64.b64decode(response["LogResult"]).decode()
         report = next(line for line in tail.splitlines() if line.startswith("REPORT"))
         duration = float(report.split("Duration: ")[1].split(" ms")[0])

@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from awspatterns import REPO_ROOT
+from awspatterns import ASSEMBLIES_DIR
 from awspatterns.app import new_app
 from awspatterns.catalog import Pattern
 from awspatterns.errors import PatternsError
-
-DEFAULT_OUTDIR = REPO_ROOT / "cdk.out"
 
 
 class SynthError(PatternsError):
@@ -49,7 +47,7 @@ def synth(pattern: Pattern, outdir: Path | None = None) -> Assembly:
     Raises:
         SynthError: synthesis failed; cdk-nag violations are listed rule by rule.
     """
-    directory = (outdir or DEFAULT_OUTDIR) / pattern.slug
+    directory = (outdir or ASSEMBLIES_DIR) / pattern.slug
     app = new_app(outdir=str(directory))
     load_stack_module(pattern).build(app)
     try:

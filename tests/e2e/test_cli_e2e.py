@@ -11,12 +11,13 @@ import pytest
 
 from awspatterns.sandbox import control
 from awspatterns.sandbox.inventory import inventory
+from awspatterns.targets.aws_target import BOOTSTRAP_VERSION_PARAMETER
 
 pytestmark = pytest.mark.e2e
 
 
-def patterns(*args: str, home) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AWSPATTERNS_SANDBOX_HOME": str(home)}
+def patterns(*args: str, home, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AWSPATTERNS_SANDBOX_HOME": str(home), **extra_env}
     return subprocess.run(
         [sys.executable, "-m", "awspatterns.cli", *args],
         capture_output=True,
@@ -52,3 +53,39 @@ def test_start_run_destroy_stop(tmp_path):
     missing = patterns("outputs", "s3-fanout", home=home)
     assert missing.returncode == 2 and "no sandbox is running" in missing.stderr
     assert control.status(home) is None  # reading outputs never starts a sandbox behind the user's back
+
+
+def test_aws_target_deploys_through_the_real_cdk_cli(tmp_path):
+    """`--target aws` is the real CDK CLI; pointed at the sandbox it bootstraps, deploys, runs and destroys."""
+    home = tmp_path / "sandbox"
+    info = control.start(home)
+    aws = {
+        "AWS_ENDPOINT_URL": info.endpoint_url,
+        "AWS_ACCESS_KEY_ID": "sandbox",
+        "AWS_SECRET_ACCESS_KEY": "sandbox",
+        "AWS_REGION": info.region,
+        "AWS_DEFAULT_REGION": info.region,
+    }
+    try:
+        deployed = patterns("deploy", "s3-fanout", "--target", "aws", home=home, **aws)
+        assert deployed.returncode == 0, deployed.stderr
+        assert "not bootstrapped" in deployed.stderr and "$ cdk bootstrap" in deployed.stderr
+        assert "$ cdk deploy" in deployed.stderr
+        session = info.session()
+        assert session.client("ssm").get_parameter(Name=BOOTSTRAP_VERSION_PARAMETER)["Parameter"]["Value"]
+
+        run = patterns("run", "s3-fanout", "--target", "aws", home=home, **aws)
+        assert run.returncode == 0, run.stderr
+        assert "deploying" not in run.stderr  # the stack the CDK CLI deployed is found and reused
+        assert run.stdout.count("sha256 matches") == 3 and "NOT RECEIVED" not in run.stdout
+        outputs = json.loads(patterns("outputs", "s3-fanout", "--target", "aws", "--json", home=home, **aws).stdout)
+        assert outputs["S3Fanout"]["TopicArn"].startswith("arn:aws:sns:us-east-1:123456789012:")
+
+        destroyed = patterns("destroy", "s3-fanout", "--target", "aws", home=home, **aws)
+        assert destroyed.returncode == 0, destroyed.stderr
+        left = inventory(session)
+        assert left["stacks"] == {"CDKToolkit"}  # bootstrap stays, as in a real account
+        assert left["functions"] == set() and left["queues"] == set() and left["topics"] == set()
+        assert left["log_groups"] == set() and left["tables"] == set() and left["kms_keys"] == set()
+    finally:
+        control.stop(home)

@@ -92,3 +92,36 @@ def test_accounts_are_isolated(sandbox, account):
     account.client("sqs").create_queue(QueueName="private")
     other = sandbox.session("source-b")
     assert not any("private" in url for url in other.client("sqs").list_queues().get("QueueUrls", []))
+
+
+def test_a_create_change_set_creates_the_stack_like_create_stack(account):
+    """What `cdk deploy` sends: CREATE change set, then execute. Outputs, exports and failures must behave as they
+    do for create_stack (moto's own change-set path dropped outputs and exports)."""
+    cloudformation = account.client("cloudformation")
+    template = {
+        "Parameters": {"Suffix": {"Type": "String"}},
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::Sub": "q-${Suffix}"}}}},
+        "Outputs": {"QueueArn": {"Value": {"Fn::GetAtt": ["Queue", "Arn"]}, "Export": {"Name": "shared-queue"}}},
+    }
+    for name, template_body, parameters in [
+        ("via-change-set", template, [{"ParameterKey": "Suffix", "ParameterValue": "blue"}]),
+        ("broken-change-set", {"Resources": {"Agent": {"Type": "AWS::Bedrock::Agent"}}}, []),
+    ]:
+        cloudformation.create_change_set(
+            StackName=name,
+            ChangeSetName="cdk-deploy-change-set",  # the same name for every stack, as `cdk deploy` does
+            ChangeSetType="CREATE",
+            TemplateBody=json.dumps(template_body),
+            Parameters=parameters,
+        )
+        assert stack_status(account, name)[0] == "REVIEW_IN_PROGRESS"
+
+    cloudformation.execute_change_set(ChangeSetName="cdk-deploy-change-set", StackName="via-change-set")
+    status, _, stack = stack_status(account, "via-change-set")
+    assert status == "CREATE_COMPLETE"
+    assert stack["Outputs"][0]["OutputValue"].endswith(":q-blue")
+    assert [e["Name"] for e in cloudformation.list_exports()["Exports"]] == ["shared-queue"]
+
+    cloudformation.execute_change_set(ChangeSetName="cdk-deploy-change-set", StackName="broken-change-set")
+    status, reasons, _ = stack_status(account, "broken-change-set")
+    assert status == "ROLLBACK_COMPLETE" and "AWS::Bedrock::Agent" in reasons

@@ -35,6 +35,7 @@ from awspatterns.sandbox.cfn_support import (
     CustomResources,
     SandboxUnsupported,
     delete_in_dependency_order,
+    execute_change_set,
     install_custom_resources,
     parse_and_create_resource_strict,
 )
@@ -50,7 +51,7 @@ from awspatterns.sandbox.triggers import (
 
 log = logging.getLogger("awspatterns.sandbox")
 
-#: The moto internals the sandbox replaces or wraps: (object, attribute). Canary tests check each exists.
+#: The moto internals the sandbox replaces, wraps or calls: (object, attribute). Canary tests check each exists.
 PATCHED = (
     (lambda_models.LambdaFunction, "invoke"),
     (lambda_models.LambdaFunction, "_invoke_lambda"),
@@ -68,6 +69,10 @@ PATCHED = (
     (cfn_models_module.Stack, "create_resources"),
     (cfn_models_module.Stack, "parse_template"),
     (cfn_models_module.Stack, "delete"),
+    (cfn_models_module.Stack, "_create_resource_map"),
+    (cfn_models_module.Stack, "_create_output_map"),
+    (cfn_models_module.CloudFormationBackend, "execute_change_set"),
+    (cfn_models_module.CloudFormationBackend, "_validate_export_uniqueness"),
 )
 
 
@@ -269,6 +274,11 @@ class SandboxEngine:
         replace(cfn_models_module.Stack, "create_resources", create_resources)
         replace(cfn_models_module.Stack, "parse_template", staticmethod(parse_template))
         replace(cfn_models_module.Stack, "delete", delete)
+        replace(
+            cfn_models_module.CloudFormationBackend,
+            "execute_change_set",
+            execute_change_set(cfn_models_module.CloudFormationBackend.execute_change_set),
+        )
 
     def _fix_kms_key_policies(self) -> None:
         """moto's CloudFormation stores a key policy as a dict, then fails parsing it on every KMS call."""

@@ -1,7 +1,7 @@
 """The ``aws`` target: a real AWS account, through the AWS CDK CLI pinned in package.json.
 
 It uses the caller's usual credentials and region. With ``AWS_ENDPOINT_URL`` set, the same commands run against
-any compatible endpoint (CI points it at the sandbox to test this path).
+any compatible endpoint: CI points it at the sandbox, so the path users type is tested.
 """
 
 from __future__ import annotations
@@ -17,53 +17,68 @@ import boto3
 from awspatterns import REPO_ROOT
 from awspatterns.catalog import Pattern
 from awspatterns.errors import PatternsError
-from awspatterns.targets.base import Progress, stack_outputs
+from awspatterns.targets.base import Progress, delete_function_log_groups, stack_function_names, stack_outputs
+
+CDK = REPO_ROOT / "node_modules" / ".bin" / "cdk"
+
+#: The SSM parameter ``cdk bootstrap`` writes with the default qualifier; deployments check it.
+BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 
 
 class AwsTarget:
-    """Deploys with ``cdk deploy --app <cloud assembly>``."""
+    """Deploys with ``cdk deploy --app <cloud assembly>``, bootstrapping the account first when it needs it."""
 
     name = "aws"
 
     def session(self) -> Any:
-        """The caller's default boto3 session."""
+        """The caller's default boto3 session (credentials, region and ``AWS_ENDPOINT_URL`` from the usual places)."""
         return boto3.Session()
 
     def cdk(self, *args: str, progress: Progress) -> None:
-        """Run the pinned CDK CLI."""
-        executable = REPO_ROOT / "node_modules" / ".bin" / "cdk"
-        if not executable.exists():
+        """Run the pinned CDK CLI; its output goes straight to the terminal."""
+        if not cdk_available():
             raise PatternsError("the AWS CDK CLI is not installed; run `npm ci` in the repository root")
         progress(f"  $ cdk {' '.join(args)}")
         env = {**os.environ, "CDK_DISABLE_VERSION_CHECK": "1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-        result = subprocess.run([str(executable), *args], cwd=REPO_ROOT, env=env, check=False)
+        result = subprocess.run([str(CDK), *args, "--no-notices"], cwd=REPO_ROOT, env=env, check=False)
         if result.returncode != 0:
             raise PatternsError(f"`cdk {args[0]}` failed with status {result.returncode} (its output is above)")
 
-    def bootstrap(self, progress: Progress) -> None:
-        """``cdk bootstrap`` the current account and region."""
-        self.cdk("bootstrap", "--no-notices", progress=progress)
+    def ensure_bootstrapped(self, assembly_dir: Path, progress: Progress) -> None:
+        """Run ``cdk bootstrap`` for the assembly's environment unless it already has the CDK toolkit stack."""
+        ssm = self.session().client("ssm")
+        try:
+            ssm.get_parameter(Name=BOOTSTRAP_VERSION_PARAMETER)
+            return
+        except ssm.exceptions.ParameterNotFound:
+            progress("  this account and region are not bootstrapped for the CDK yet")
+        self.cdk("bootstrap", "--app", str(assembly_dir), progress=progress)
 
     def deploy(self, pattern: Pattern, assembly_dir: Path, progress: Progress) -> dict[str, dict[str, str]]:
         """``cdk deploy`` every stack of the example's cloud assembly."""
-        self.cdk(
-            "deploy",
-            "--app",
-            str(assembly_dir),
-            "--all",
-            "--require-approval",
-            "never",
-            "--no-notices",
-            progress=progress,
-        )
-        return stack_outputs(self.session(), pattern) or {}
+        self.ensure_bootstrapped(assembly_dir, progress)
+        self.cdk("deploy", "--app", str(assembly_dir), "--all", "--require-approval", "never", progress=progress)
+        outputs = stack_outputs(self.session(), pattern)
+        if outputs is None:
+            raise PatternsError(f"`cdk deploy` finished but not every stack of {pattern.slug} is deployed")
+        return outputs
 
     def destroy(self, pattern: Pattern, assembly_dir: Path | None, progress: Progress) -> None:
-        """``cdk destroy`` every stack of the example."""
+        """``cdk destroy`` every stack of the example, then the log groups Lambda created outside them."""
+        session = self.session()
+        functions = [fn for name in pattern.stacks for fn in _function_names_if_deployed(session, name)]
         app = str(assembly_dir) if assembly_dir else str(pattern.directory)
-        self.cdk("destroy", "--app", app, "--all", "--force", "--no-notices", progress=progress)
+        self.cdk("destroy", "--app", app, "--all", "--force", progress=progress)
+        delete_function_log_groups(session, functions)
+
+
+def _function_names_if_deployed(session: Any, stack_name: str) -> list[str]:
+    try:
+        return stack_function_names(session, stack_name)
+    except session.client("cloudformation").exceptions.ClientError:
+        return []
 
 
 def cdk_available() -> bool:
     """Whether ``npm ci`` installed the pinned CDK CLI and Node.js is on PATH."""
-    return (REPO_ROOT / "node_modules" / ".bin" / "cdk").exists() and shutil.which("node") is not None
+    return CDK.exists() and shutil.which("node") is not None

@@ -44,6 +44,22 @@ def stack_outputs(session: Any, pattern: Pattern) -> dict[str, dict[str, str]] |
     return outputs
 
 
+def stack_function_names(session: Any, stack_name: str) -> list[str]:
+    """The names of the Lambda functions a deployed stack created."""
+    resources = session.client("cloudformation").describe_stack_resources(StackName=stack_name)["StackResources"]
+    return [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Lambda::Function"]
+
+
+def delete_function_log_groups(session: Any, functions: list[str]) -> None:
+    """Lambda creates ``/aws/lambda/<name>`` itself, outside any stack (for functions that name no log group),
+    so deleting the stack leaves it behind; remove those of the given functions."""
+    logs = session.client("logs")
+    for function in functions:
+        group = f"/aws/lambda/{function}"
+        if any(g["logGroupName"] == group for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]):
+            logs.delete_log_group(logGroupName=group)
+
+
 def load_client(pattern: Pattern) -> ModuleType:
     """Import ``examples/<slug>/client.py`` under a name unique to the pattern."""
     name = f"awspatterns_examples.{pattern.slug.replace('-', '_')}.client"

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from awspatterns import ASSEMBLIES_DIR
 from awspatterns.catalog import Pattern, get_pattern
 from awspatterns.errors import PatternsError
 from awspatterns.targets.base import Target, load_client, stack_outputs
@@ -113,7 +114,7 @@ def cmd_destroy(args: argparse.Namespace) -> None:
     target = make_target(args.target)
     for slug in args.slugs:
         pattern = get_pattern(slug)
-        assembly = Path("cdk.out") / slug
+        assembly = ASSEMBLIES_DIR / slug
         progress(f"destroying {slug} in {target.name} ...")
         target.destroy(pattern, assembly if (assembly / "manifest.json").is_file() else None, progress)
 

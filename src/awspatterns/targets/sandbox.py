@@ -15,6 +15,7 @@ from typing import Any
 
 from awspatterns.errors import PatternsError
 from awspatterns.targets.assembly import StackArtifact, stacks_in_order
+from awspatterns.targets.base import delete_function_log_groups, stack_function_names
 
 BOOTSTRAP_QUALIFIER = "hnb659fds"
 BOOTSTRAP_VERSION = "30"
@@ -99,26 +100,13 @@ def destroy(session: Any, stack_names: list[str], progress: Any = print) -> None
         if _describe(cloudformation, name) is None:
             progress(f"  {name}: not deployed")
             continue
-        functions = [
-            r["PhysicalResourceId"]
-            for r in cloudformation.describe_stack_resources(StackName=name)["StackResources"]
-            if r["ResourceType"] == "AWS::Lambda::Function"
-        ]
+        functions = stack_function_names(session, name)
         cloudformation.delete_stack(StackName=name)
         remaining = _describe(cloudformation, name)
         if remaining is not None and remaining["StackStatus"] != "DELETE_COMPLETE":
             raise DeployError(f"stack {name} could not be deleted: {_failure_reasons(cloudformation, name)}")
-        _delete_function_log_groups(session, functions)
+        delete_function_log_groups(session, functions)
         progress(f"  {name}: deleted")
-
-
-def _delete_function_log_groups(session: Any, functions: list[str]) -> None:
-    """Lambda creates /aws/lambda/<name> itself, outside the stack; remove those the stack's functions made."""
-    logs = session.client("logs")
-    for function in functions:
-        group = f"/aws/lambda/{function}"
-        if logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups"):
-            logs.delete_log_group(logGroupName=group)
 
 
 def _describe(cloudformation: Any, name: str) -> dict[str, Any] | None:
