@@ -100,7 +100,7 @@ def deploy_pattern(sandbox: Any, tmp_path: Path) -> Iterator[Callable[[str], Dep
         session = sandbox.session(str(random.randint(10**11, 10**12 - 1)))  # noqa: S311 (an account id)
         deployer.bootstrap(session)
         before = inventory(session)
-        outputs = deployer.deploy(session, assembly.directory, progress=lambda _: None)
+        outputs = sandbox.local_outputs(deployer.deploy(session, assembly.directory, progress=lambda _: None))
         deployed = DeployedPattern(pattern, session, sandbox, assembly.directory, outputs, before)
         deployments.append(deployed)
         return deployed

@@ -6,13 +6,14 @@ import inspect
 from importlib.metadata import version
 
 import pytest
+from moto.apigateway import models as apigateway_models
 from moto.awslambda.models import LambdaFunction
 from moto.cloudformation import parsing
 from moto.cloudformation.custom_model import CustomModel
 from moto.core.common_models import CloudFormationModel
 from moto.sqs.models import Queue
 
-from awspatterns.sandbox import cfn_models, engine
+from awspatterns.sandbox import cfn_apigateway, cfn_models, engine
 
 
 def test_moto_is_the_pinned_version():
@@ -38,9 +39,9 @@ def test_moto_still_lacks_the_cloudformation_types_the_sandbox_adds():
     native = {
         model.cloudformation_type()
         for model in CloudFormationModel.__subclasses__()
-        if model.__module__ != cfn_models.__name__
+        if model.__module__ not in {cfn_models.__name__, cfn_apigateway.__name__}
     }
-    added = {model.cloudformation_type() for model in cfn_models.MODELS}
+    added = {model.cloudformation_type() for model in (*cfn_models.MODELS, *cfn_apigateway.MODELS)}
     assert not native & added, f"moto now implements {native & added}: drop the sandbox's own model"
 
 
@@ -61,3 +62,15 @@ def test_moto_still_skips_unknown_types_silently_without_the_sandbox():
 def test_resource_map_keeps_the_instance_state_dependency_ordered_deletion_reads():
     source = inspect.getsource(parsing.ResourceMap)
     assert "self._resource_json_map" in source and "self._parsed_resources" in source
+
+
+@pytest.mark.parametrize("model, attribute", cfn_models.REF_VALUES.items(), ids=lambda v: getattr(v, "__name__", v))
+def test_models_whose_ref_the_sandbox_supplies_still_lack_one_and_keep_the_value(model, attribute):
+    assert not hasattr(model, "physical_resource_id"), f"moto now gives {model.__name__} a Ref value of its own"
+    assert f"self.{attribute}" in inspect.getsource(model) or attribute in dict(inspect.getmembers(model))
+
+
+def test_moto_method_creation_still_drops_what_the_sandbox_restores():
+    source = inspect.getsource(apigateway_models.Method.create_from_cloudformation_json)
+    assert "AuthorizerId" not in source and "RequestTemplates" not in source and "IntegrationResponses" not in source
+    assert "identiy_validation_expression" in inspect.getsource(apigateway_models.APIGatewayBackend.create_authorizer)

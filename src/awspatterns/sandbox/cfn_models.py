@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 from typing import Any
 
+from moto.apigateway.models import Deployment as ApiGatewayDeployment
+from moto.awslambda.models import LayerVersion
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
+from moto.events.models import Archive, EventBus
+from moto.rds.models import DBParameterGroup, DBSubnetGroup
 from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
+
+from awspatterns.sandbox.patching import add
 
 
 class _SandboxModel:
@@ -235,11 +242,30 @@ def _partition(region_name: str) -> str:
 
 MODELS = (SqsQueuePolicy, SnsTopicPolicy, S3BucketPolicy, SnsSubscription, LambdaEventInvokeConfig)
 
+#: moto models without ``physical_resource_id``: a ``Ref`` to one made ``CreateStack`` answer HTTP 500. Each gets
+#: the value CloudFormation's ``Ref`` returns.
+REF_VALUES: dict[type, str] = {
+    ApiGatewayDeployment: "id",
+    EventBus: "name",
+    Archive: "name",
+    LayerVersion: "arn",
+    DBSubnetGroup: "name",
+    DBParameterGroup: "name",
+}
+
 
 def register() -> None:
-    """Make moto's CloudFormation see the models above (its model maps are cached)."""
+    """Make moto's CloudFormation see the models above and its own models' ``Ref`` values."""
+    from awspatterns.sandbox.cfn_apigateway import MODELS as APIGATEWAY_MODELS
+
+    for model, attribute in REF_VALUES.items():
+        add(model, "physical_resource_id", property(operator.attrgetter(attribute)))
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
-    missing = [m.cloudformation_type() for m in MODELS if m.cloudformation_type() not in parsing.get_model_map()]
+    missing = [
+        m.cloudformation_type()
+        for m in (*MODELS, *APIGATEWAY_MODELS)
+        if m.cloudformation_type() not in parsing.get_model_map()
+    ]
     if missing:
         raise RuntimeError(f"moto did not pick up the sandbox's CloudFormation models: {missing}")

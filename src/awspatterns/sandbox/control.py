@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,9 @@ from typing import Any
 
 from awspatterns.errors import PatternsError
 from awspatterns.sandbox.accounts import ACCOUNTS, SandboxSession
+
+#: An API Gateway invoke URL, as stacks output it.
+EXECUTE_API_URL = re.compile(r"https://(?P<api>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/")
 
 
 class SandboxError(PatternsError):
@@ -37,6 +41,7 @@ class SandboxInfo:
     pid: int
     endpoint_url: str
     control_url: str
+    api_endpoint: str
     region: str
     accounts: dict[str, str]
     started_at: str
@@ -53,6 +58,15 @@ class SandboxInfo:
         account_id = self.accounts.get(account, account)
         return SandboxSession(self.endpoint_url, account_id=account_id, region_name=self.region)
 
+    def local_url(self, value: str) -> str:
+        """``value`` with an API Gateway URL (``https://<api>.execute-api.<region>.amazonaws.com/<stage>/...``)
+        replaced by the same API's URL on the sandbox's local gateway; other values are returned unchanged."""
+        return EXECUTE_API_URL.sub(lambda m: f"{self.api_endpoint}/{m['api']}/", value)
+
+    def local_outputs(self, outputs: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        """Stack outputs (by stack) with every API Gateway URL made local (see :meth:`local_url`)."""
+        return {stack: {k: self.local_url(v) for k, v in values.items()} for stack, values in outputs.items()}
+
     def control(self, path: str, timeout: float = 60) -> Any:
         """Call the server's control endpoint (``/status``, ``/quiesce?timeout=S``)."""
         with urllib.request.urlopen(f"{self.control_url}{path}", timeout=timeout) as response:  # noqa: S310
@@ -64,16 +78,34 @@ class SandboxInfo:
 
 
 def status(state_dir: Path | None = None) -> SandboxInfo | None:
-    """The running sandbox, or ``None`` (a stale state file from a dead process is removed)."""
+    """The running sandbox, or ``None`` (a stale state file from a dead process is removed).
+
+    Raises:
+        SandboxError: the running sandbox was started by another version of awspatterns.
+    """
     state_dir = state_dir or default_state_dir()
+    state = _live_state(state_dir)
+    if state is None:
+        return None
+    try:
+        return SandboxInfo(**state, state_dir=str(state_dir))
+    except TypeError as error:
+        raise SandboxError(
+            f"the running sandbox (pid {state['pid']}) was started by another version of awspatterns; "
+            "run `patterns sandbox stop`, then start it again"
+        ) from error
+
+
+def _live_state(state_dir: Path) -> dict[str, Any] | None:
+    """The state file of a live sandbox server; a stale one is removed."""
     state_file = state_dir / "state.json"
     if not state_file.is_file():
         return None
-    state = json.loads(state_file.read_text())
+    state: dict[str, Any] = json.loads(state_file.read_text())
     if not _alive(state["pid"]) or not _answers(state["endpoint_url"]):
         state_file.unlink(missing_ok=True)
         return None
-    return SandboxInfo(**state, state_dir=str(state_dir))
+    return state
 
 
 def start(
@@ -128,15 +160,16 @@ def start(
 def stop(state_dir: Path | None = None, timeout_s: float = 20) -> bool:
     """Stop the running sandbox; return whether one was running. Its accounts' contents are gone."""
     state_dir = state_dir or default_state_dir()
-    info = status(state_dir)
-    if info is None:
+    state = _live_state(state_dir)  # not status(): a sandbox of another version must be stoppable too
+    if state is None:
         return False
-    os.kill(info.pid, signal.SIGTERM)
+    pid = int(state["pid"])
+    os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
-    while _alive(info.pid) and time.monotonic() < deadline:
+    while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(info.pid):
-        os.killpg(info.pid, signal.SIGKILL)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
     (state_dir / "state.json").unlink(missing_ok=True)
     return True
 

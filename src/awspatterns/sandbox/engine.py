@@ -30,7 +30,7 @@ from moto.sns import models as sns_models
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
-from awspatterns.sandbox import cfn_models
+from awspatterns.sandbox import cfn_apigateway, cfn_models
 from awspatterns.sandbox.cfn_support import (
     CustomResources,
     SandboxUnsupported,
@@ -73,6 +73,7 @@ PATCHED = (
     (cfn_models_module.Stack, "_create_output_map"),
     (cfn_models_module.CloudFormationBackend, "execute_change_set"),
     (cfn_models_module.CloudFormationBackend, "_validate_export_uniqueness"),
+    *cfn_apigateway.PATCHED,
 )
 
 
@@ -82,9 +83,11 @@ class SandboxEngine:
     def __init__(self, endpoint_url: str, work_dir: Path, retry_delays_s: tuple[float, ...] | None = None) -> None:
         self.endpoint_url = endpoint_url
         self.runtime = LambdaRuntime(endpoint_url, work_dir)
-        self.async_invoker = AsyncInvoker(self._invoke_arn, self.deliver, retry_delays_s or DEFAULT_RETRY_DELAYS_S)
+        self.async_invoker = AsyncInvoker(self.invoke_function, self.deliver, retry_delays_s or DEFAULT_RETRY_DELAYS_S)
         self.sqs_poller = SqsPoller(self._sqs_receive, self._sqs_invoke, self._sqs_delete, self._sqs_enabled)
-        self.custom_resources = CustomResources(self._invoke_arn, {"Custom::S3AutoDeleteObjects": auto_delete_objects})
+        self.custom_resources = CustomResources(
+            self.invoke_function, {"Custom::S3AutoDeleteObjects": auto_delete_objects}
+        )
         self._sequencer = itertools.count(int(time.time() * 1000))
         self._sequencer_lock = threading.Lock()
 
@@ -93,6 +96,7 @@ class SandboxEngine:
         """Patch moto in this process. Call once, before the server handles requests."""
         engine = self
         cfn_models.register()
+        cfn_apigateway.install()
         install_custom_resources(self.custom_resources)
 
         def invoke(fn: Any, body: str, request_headers: Any, response_headers: dict[str, str]) -> bytes:
@@ -300,7 +304,8 @@ class SandboxEngine:
         self._write_logs(fn, spec, result)
         return result
 
-    def _invoke_arn(self, account_id: str, region: str, function_arn: str, event: str) -> InvocationResult:
+    def invoke_function(self, account_id: str, region: str, function_arn: str, event: str) -> InvocationResult:
+        """Invoke a function synchronously by ARN (or name) in an account and region."""
         fn = lambda_backend(account_id, region).get_function(function_arn)
         return self.run(fn, event)
 
@@ -375,7 +380,7 @@ class SandboxEngine:
         )
 
     def _sqs_invoke(self, mapping: SqsMapping, event: str) -> InvocationResult:
-        return self._invoke_arn(mapping.account_id, mapping.region, mapping.function_arn, event)
+        return self.invoke_function(mapping.account_id, mapping.region, mapping.function_arn, event)
 
     def _sqs_delete(self, mapping: SqsMapping, messages: list[Any]) -> None:
         backend = sqs_backends[mapping.account_id][mapping.region]

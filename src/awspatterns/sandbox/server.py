@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     from awspatterns.sandbox.engine import SandboxEngine
+    from awspatterns.sandbox.gateway.server import LocalGateway, serve_gateway
 
     endpoint_url = f"http://localhost:{args.port}"
     delays = tuple(float(d) for d in args.retry_delays.split(","))
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     moto.start()
     control = serve_control(engine, started)
+    gateway = serve_gateway(LocalGateway(engine.invoke_function, endpoint_url))
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -86,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         "pid": os.getpid(),
         "endpoint_url": endpoint_url,
         "control_url": f"http://127.0.0.1:{control.server_address[1]}",
+        "api_endpoint": f"http://localhost:{gateway.server_address[1]}",
         "region": DEFAULT_REGION,
         "accounts": ACCOUNTS,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -100,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     engine.shutdown()
     moto.stop()
     control.shutdown()
+    gateway.shutdown()
 
 
 if __name__ == "__main__":

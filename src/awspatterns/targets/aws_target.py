@@ -58,10 +58,14 @@ class AwsTarget:
         """``cdk deploy`` every stack of the example's cloud assembly."""
         self.ensure_bootstrapped(assembly_dir, progress)
         self.cdk("deploy", "--app", str(assembly_dir), "--all", "--require-approval", "never", progress=progress)
-        outputs = stack_outputs(self.session(), pattern)
+        outputs = self.outputs(pattern)
         if outputs is None:
             raise PatternsError(f"`cdk deploy` finished but not every stack of {pattern.slug} is deployed")
         return outputs
+
+    def outputs(self, pattern: Pattern) -> dict[str, dict[str, str]] | None:
+        """The deployed stacks' outputs; ``None`` when not every stack is deployed."""
+        return stack_outputs(self.session(), pattern)
 
     def destroy(self, pattern: Pattern, assembly_dir: Path | None, progress: Progress) -> None:
         """``cdk destroy`` every stack of the example, then the log groups Lambda created outside them."""

@@ -24,6 +24,9 @@ class Target(Protocol):
     def deploy(self, pattern: Pattern, assembly_dir: Path, progress: Progress) -> dict[str, dict[str, str]]:
         """Deploy a synthesized example; return outputs by stack."""
 
+    def outputs(self, pattern: Pattern) -> dict[str, dict[str, str]] | None:
+        """The outputs of each of the example's stacks, or ``None`` when any stack is not deployed."""
+
     def destroy(self, pattern: Pattern, assembly_dir: Path | None, progress: Progress) -> None:
         """Remove an example's stacks and what they created."""
 

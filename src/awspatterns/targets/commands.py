@@ -12,7 +12,7 @@ from typing import Any
 from awspatterns import ASSEMBLIES_DIR
 from awspatterns.catalog import Pattern, get_pattern
 from awspatterns.errors import PatternsError
-from awspatterns.targets.base import Target, load_client, stack_outputs
+from awspatterns.targets.base import Target, load_client
 
 
 def progress(message: str) -> None:
@@ -69,7 +69,8 @@ def cmd_sandbox(args: argparse.Namespace) -> None:
             print("no sandbox is running; start it with `patterns sandbox start`")
         else:
             print(
-                f"running at {running.endpoint_url} (pid {running.pid}); accounts: "
+                f"running at {running.endpoint_url} (pid {running.pid}); local API Gateway at {running.api_endpoint}; "
+                "accounts: "
                 + ", ".join(f"{k}={v}" for k, v in running.accounts.items())
                 + f"; logs: {running.log_file}"
             )
@@ -85,7 +86,7 @@ def cmd_deploy(args: argparse.Namespace) -> None:
 def cmd_outputs(args: argparse.Namespace) -> None:
     """Print a deployed example's stack outputs."""
     pattern = get_pattern(args.slug)
-    outputs = stack_outputs(make_target(args.target).session(), pattern)
+    outputs = make_target(args.target).outputs(pattern)
     if outputs is None:
         raise PatternsError(f"{pattern.slug} is not deployed to {args.target}; run `patterns deploy {pattern.slug}`")
     if args.json:
@@ -100,12 +101,11 @@ def cmd_run(args: argparse.Namespace) -> None:
     """Deploy if needed, then drive the example's client and print what happened."""
     pattern = get_pattern(args.slug)
     target = make_target(args.target, start_sandbox=True)
-    session = target.session()
-    outputs = stack_outputs(session, pattern) or deploy(pattern, target)
+    outputs = target.outputs(pattern) or deploy(pattern, target)
     progress(f"running {pattern.slug}'s client ...")
     client = load_client(pattern)
     merged: dict[str, Any] = {k: v for values in outputs.values() for k, v in values.items()}
-    report = client.run(merged, session)
+    report = client.run(merged, target.session())
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str) if args.json else client.format_report(report))
 
 

@@ -9,7 +9,7 @@ from awspatterns.catalog import Pattern
 from awspatterns.sandbox import control
 from awspatterns.targets import sandbox as deployer
 from awspatterns.targets.assembly import stacks_in_order
-from awspatterns.targets.base import Progress
+from awspatterns.targets.base import Progress, stack_outputs
 
 
 class SandboxTarget:
@@ -33,8 +33,15 @@ class SandboxTarget:
         return self.info().session(self.account)
 
     def deploy(self, pattern: Pattern, assembly_dir: Path, progress: Progress) -> dict[str, dict[str, str]]:
-        """Publish assets and create the stacks."""
-        return deployer.deploy(self.session(), assembly_dir, progress)
+        """Publish assets and create the stacks; API URLs in the outputs point at the local gateway."""
+        info = self.info()
+        return info.local_outputs(deployer.deploy(info.session(self.account), assembly_dir, progress))
+
+    def outputs(self, pattern: Pattern) -> dict[str, dict[str, str]] | None:
+        """The deployed stacks' outputs, API URLs made local; ``None`` when not every stack is deployed."""
+        info = self.info()
+        outputs = stack_outputs(info.session(self.account), pattern)
+        return None if outputs is None else info.local_outputs(outputs)
 
     def destroy(self, pattern: Pattern, assembly_dir: Path | None, progress: Progress) -> None:
         """Delete the stacks (dependents first) and their functions' log groups."""
