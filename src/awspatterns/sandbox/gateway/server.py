@@ -52,6 +52,8 @@ class LocalGateway:
                 f"arn:aws:execute-api:{matched.api.region_name}:{matched.api.account_id}:{api_id}/{stage}/"
                 f"{request.method}{request.path}"
             )
+            if matched.method.api_key_required:
+                raise GatewayError("API_CONFIGURATION_ERROR", "API keys are not enforced by the sandbox gateway")
             self._authorize(matched, request, method_arn, context)
             params = _parameters(matched, request)
             _validate(matched, request, params)
