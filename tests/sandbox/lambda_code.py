@@ -57,3 +57,40 @@ def create_function(
         Environment={"Variables": environment or {}},
         **extra,
     )["FunctionArn"]
+
+
+# A handler that records each event in an SQS queue named by OUTPUT, and fails on request.
+RECORDER = """
+import json, os, boto3
+sqs = boto3.client("sqs")
+
+def handler(event, context):
+    sqs.send_message(QueueUrl=os.environ["OUTPUT"], MessageBody=json.dumps(event))
+    records = event.get("Records", [])
+    if records and "body" in records[0]:
+        failed = [r["messageId"] for r in records if r["body"].startswith("fail")]
+        if any(r["body"] == "crash" for r in records):
+            raise RuntimeError("crash requested")
+        if os.environ.get("BAD_RESPONSE"):
+            return {"batchItemFailures": [{"itemIdentifier": "not-in-this-batch"}]}
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
+    if event.get("fail") or "fail" in json.dumps(event):
+        raise ValueError("failing as asked")
+    return {"ok": True}
+"""
+
+
+def output_queue(session, name="output"):
+    return session.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+
+
+def drain(session, url, wait=0):
+    sqs = session.client("sqs")
+    bodies: list[object] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait).get("Messages", [])
+        if not messages:
+            return bodies
+        for m in messages:
+            bodies.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])

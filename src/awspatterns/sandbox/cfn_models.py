@@ -15,13 +15,15 @@ from moto.apigateway.models import Deployment as ApiGatewayDeployment
 from moto.awslambda.models import LayerVersion
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.cloudformation import parsing
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
-from moto.events.models import Archive, EventBus
+from moto.events.models import Archive, EventBus, events_backends
 from moto.rds.models import DBParameterGroup, DBSubnetGroup
 from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
+from awspatterns.sandbox.cfn_support import SandboxUnsupported
 from awspatterns.sandbox.patching import add
 
 
@@ -236,11 +238,103 @@ class LambdaEventInvokeConfig(_SandboxModel, CloudFormationModel):
             backend.get_function(self.properties["FunctionName"]).event_invoke_config = []
 
 
+class EventsEventBusPolicy(_SandboxModel, CloudFormationModel):
+    """``AWS::Events::EventBusPolicy``: one statement of a bus's resource policy (who may put events on it)."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Events::EventBusPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> EventsEventBusPolicy:
+        properties = cloudformation_json["Properties"]
+        bus = events_backends[account_id][region_name].describe_event_bus(properties.get("EventBusName") or "default")
+        statement = properties.get("Statement")
+        if statement is None:  # the older form: Action, Principal and Condition properties
+            principal = properties["Principal"]
+            statement = {
+                "Effect": "Allow",
+                "Action": properties.get("Action", "events:PutEvents"),
+                "Principal": "*" if principal == "*" else {"AWS": f"arn:aws:iam::{principal}:root"},
+                "Resource": bus.arn,
+            }
+            if properties.get("Condition"):
+                condition = properties["Condition"]
+                statement["Condition"] = {condition["Type"]: {condition["Key"]: condition["Value"]}}
+        bus.add_policy({"Statement": [{**statement, "Sid": properties["StatementId"]}]})
+        return cls(properties["StatementId"], {**properties, "EventBusName": bus.name}, account_id, region_name)
+
+    def _delete(self) -> None:
+        with contextlib.suppress(Exception):  # the bus may have gone first
+            events_backends[self.account_id][self.region_name].describe_event_bus(
+                self.properties["EventBusName"]
+            ).remove_statement(self.physical_resource_id)
+
+
+class CloudWatchAlarm(_SandboxModel, CloudFormationModel):
+    """``AWS::CloudWatch::Alarm`` on one metric; its state changes reach EventBridge (see ``eventbridge``)."""
+
+    ATTRIBUTES = ("Arn",)
+    arn: str
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> CloudWatchAlarm:
+        properties = cloudformation_json["Properties"]
+        if properties.get("Metrics"):
+            raise SandboxUnsupported(
+                f"alarm {kwargs.get('LogicalId', resource_name)} uses metric math, which the sandbox does not model"
+            )
+        name = properties.get("AlarmName") or resource_name
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name,
+            namespace=properties["Namespace"],
+            metric_name=properties["MetricName"],
+            comparison_operator=properties["ComparisonOperator"],
+            evaluation_periods=int(properties["EvaluationPeriods"]),
+            period=int(properties.get("Period", 60)),
+            threshold=float(properties["Threshold"]),
+            statistic=properties.get("Statistic", "Average"),
+            description=properties.get("AlarmDescription", ""),
+            dimensions=properties.get("Dimensions", []),
+            alarm_actions=properties.get("AlarmActions", []),
+            ok_actions=properties.get("OKActions", []),
+            insufficient_data_actions=properties.get("InsufficientDataActions", []),
+            datapoints_to_alarm=int(properties["DatapointsToAlarm"]) if "DatapointsToAlarm" in properties else None,
+            treat_missing_data=properties.get("TreatMissingData"),
+            actions_enabled=properties.get("ActionsEnabled", True) not in (False, "false"),
+        )
+        model = cls(name, properties, account_id, region_name)
+        model.arn = alarm.alarm_arn
+        return model
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn
+
+    def _delete(self) -> None:
+        cloudwatch_backends[self.account_id][self.region_name].delete_alarms([self.physical_resource_id])
+
+
 def _partition(region_name: str) -> str:
     return "aws-cn" if region_name.startswith("cn-") else "aws"
 
 
-MODELS = (SqsQueuePolicy, SnsTopicPolicy, S3BucketPolicy, SnsSubscription, LambdaEventInvokeConfig)
+MODELS = (
+    SqsQueuePolicy,
+    SnsTopicPolicy,
+    S3BucketPolicy,
+    SnsSubscription,
+    LambdaEventInvokeConfig,
+    EventsEventBusPolicy,
+    CloudWatchAlarm,
+)
 
 #: moto models without ``physical_resource_id``: a ``Ref`` to one made ``CreateStack`` answer HTTP 500. Each gets
 #: the value CloudFormation's ``Ref`` returns.

@@ -30,7 +30,7 @@ from moto.sns import models as sns_models
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
-from awspatterns.sandbox import cfn_apigateway, cfn_models
+from awspatterns.sandbox import cfn_apigateway, cfn_models, eventbridge
 from awspatterns.sandbox.cfn_support import (
     CustomResources,
     SandboxUnsupported,
@@ -39,6 +39,7 @@ from awspatterns.sandbox.cfn_support import (
     install_custom_resources,
     parse_and_create_resource_strict,
 )
+from awspatterns.sandbox.eventbridge import EventRouter
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.runtime import FunctionSpec, InvocationResult, LambdaRuntime
 from awspatterns.sandbox.triggers import (
@@ -74,6 +75,7 @@ PATCHED = (
     (cfn_models_module.CloudFormationBackend, "execute_change_set"),
     (cfn_models_module.CloudFormationBackend, "_validate_export_uniqueness"),
     *cfn_apigateway.PATCHED,
+    *eventbridge.PATCHED,
 )
 
 
@@ -97,6 +99,7 @@ class SandboxEngine:
         engine = self
         cfn_models.register()
         cfn_apigateway.install()
+        EventRouter(self.deliver).install()
         install_custom_resources(self.custom_resources)
 
         def invoke(fn: Any, body: str, request_headers: Any, response_headers: dict[str, str]) -> bytes:
