@@ -21,7 +21,9 @@ from moto.cloudformation import models as cfn_models_module
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.core.utils import unix_time_millis
+from moto.dynamodb.models import dynamodb_backends
 from moto.iam.access_control import PermissionResult
+from moto.kinesis.models import kinesis_backends
 from moto.kms.models import Key as KmsKey
 from moto.logs.models import logs_backends
 from moto.s3 import notifications as s3_notifications
@@ -42,6 +44,13 @@ from awspatterns.sandbox.cfn_support import (
 from awspatterns.sandbox.eventbridge import EventRouter
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.runtime import FunctionSpec, InvocationResult, LambdaRuntime
+from awspatterns.sandbox.streams import (
+    DynamoDBStreamSource,
+    KinesisSource,
+    StreamMapping,
+    StreamPoller,
+    filter_criteria,
+)
 from awspatterns.sandbox.triggers import (
     DEFAULT_RETRY_DELAYS_S,
     AsyncInvocation,
@@ -86,7 +95,12 @@ class SandboxEngine:
         self.endpoint_url = endpoint_url
         self.runtime = LambdaRuntime(endpoint_url, work_dir)
         self.async_invoker = AsyncInvoker(self.invoke_function, self.deliver, retry_delays_s or DEFAULT_RETRY_DELAYS_S)
-        self.sqs_poller = SqsPoller(self._sqs_receive, self._sqs_invoke, self._sqs_delete, self._sqs_enabled)
+        self.sqs_poller = SqsPoller(
+            self._sqs_receive, self._sqs_invoke, self._sqs_delete, self._mapping_enabled, self._sqs_visible
+        )
+        self.stream_poller = StreamPoller(
+            self.invoke_function, self.deliver, self._mapping_enabled, retry_delays_s or DEFAULT_RETRY_DELAYS_S
+        )
         self.custom_resources = CustomResources(
             self.invoke_function, {"Custom::S3AutoDeleteObjects": auto_delete_objects}
         )
@@ -121,6 +135,7 @@ class SandboxEngine:
         self._wrap_stacks()
         self._fix_kms_key_policies()
         self.sqs_poller.start()
+        self.stream_poller.start()
 
     def _wrap_function_creation(self) -> None:
         """Keep what moto's CloudFormation drops from a function: its log group and layers."""
@@ -149,32 +164,66 @@ class SandboxEngine:
         replace(lambda_models.LambdaBackend, "create_function", create_function)
 
     def _wrap_event_source_mappings(self) -> None:
-        """SQS event sources are polled by the sandbox instead of fired synchronously inside SendMessage."""
+        """Event sources are polled by the sandbox (SQS queues, DynamoDB and Kinesis streams) instead of being
+        fired synchronously, once per write, inside the API call that wrote."""
         original = lambda_models.LambdaBackend.create_event_source_mapping
         engine = self
 
         def create(backend: Any, spec: dict[str, Any]) -> Any:
             esm = original(backend, spec)
-            if esm.event_source_arn.startswith("arn:aws:sqs:"):
-                queue = sqs_backends[backend.account_id][backend.region_name].get_queue(
-                    esm.event_source_arn.rsplit(":", 1)[-1]
-                )
+            account, region, arn = backend.account_id, backend.region_name, esm.event_source_arn
+            if arn.startswith("arn:aws:sqs:"):
+                queue = sqs_backends[account][region].get_queue(arn.rsplit(":", 1)[-1])
                 queue.lambda_event_source_mappings.pop(esm.function_arn, None)
                 engine.sqs_poller.add(
                     SqsMapping(
-                        account_id=backend.account_id,
-                        region=backend.region_name,
+                        account_id=account,
+                        region=region,
                         uuid=esm.uuid,
-                        queue_arn=esm.event_source_arn,
+                        queue_arn=arn,
                         function_arn=esm.function_arn,
                         batch_size=int(esm.batch_size or 10),
                         window_s=float(esm.max_batch_window or 0),
                         report_item_failures="ReportBatchItemFailures" in (esm.function_response_types or []),
+                        filters=filter_criteria(esm.filter_criteria),
                     )
                 )
+            elif ":dynamodb:" in arn or ":kinesis:" in arn:
+                engine._add_stream_mapping(backend, esm)
             return esm
 
         replace(lambda_models.LambdaBackend, "create_event_source_mapping", create)
+
+    def _add_stream_mapping(self, backend: Any, esm: Any) -> None:
+        account, region, arn = backend.account_id, backend.region_name, esm.event_source_arn
+        on_failure = ((esm.destination_config or {}).get("OnFailure") or {}).get("Destination")
+        mapping = StreamMapping(
+            account_id=account,
+            region=region,
+            uuid=esm.uuid,
+            source_arn=arn,
+            function_arn=esm.function_arn,
+            batch_size=int(esm.batch_size or 100),
+            window_s=float(esm.max_batch_window or 0),
+            filters=filter_criteria(esm.filter_criteria),
+            bisect=str(esm.bisect_on_error).lower() == "true",
+            max_retries=int(esm.max_retry_attempts if esm.max_retry_attempts is not None else -1),
+            max_record_age_s=int(esm.max_record_age if esm.max_record_age is not None else -1),
+            on_failure_arn=on_failure,
+            report_item_failures="ReportBatchItemFailures" in (esm.function_response_types or []),
+        )
+        source: DynamoDBStreamSource | KinesisSource
+        if ":dynamodb:" in arn:
+            table_name = arn.split(":table/", 1)[1].split("/stream/", 1)[0]
+            dynamodb_backends[account][region].get_table(table_name).lambda_event_source_mappings.pop(
+                esm.function_arn, None
+            )
+            source = DynamoDBStreamSource(mapping, table_name)
+        else:
+            stream = next(s for s in kinesis_backends[account][region].streams.values() if s.arn == arn)
+            stream.lambda_event_source_mappings.pop(arn, None)
+            source = KinesisSource(mapping)
+        self.stream_poller.add(source, esm.starting_position or "LATEST")
 
     def _wrap_sns_lambda_delivery(self) -> None:
         """SNS invokes Lambda asynchronously, with the real topic and subscription ARNs in the event."""
@@ -382,6 +431,11 @@ class SandboxEngine:
             )
         )
 
+    def _sqs_visible(self, mapping: SqsMapping) -> int:
+        queues = sqs_backends[mapping.account_id][mapping.region].queues
+        queue = queues.get(mapping.queue_arn.rsplit(":", 1)[-1])
+        return 0 if queue is None else int(queue.approximate_number_of_messages)
+
     def _sqs_invoke(self, mapping: SqsMapping, event: str) -> InvocationResult:
         return self.invoke_function(mapping.account_id, mapping.region, mapping.function_arn, event)
 
@@ -391,21 +445,24 @@ class SandboxEngine:
         for message in messages:
             backend.delete_message(queue_name, message.receipt_handle)
 
-    def _sqs_enabled(self, mapping: SqsMapping) -> bool | None:
+    def _mapping_enabled(self, mapping: SqsMapping | StreamMapping) -> bool | None:
+        """Whether an event source mapping is enabled; ``None`` once it is deleted."""
         esm = lambda_backend(mapping.account_id, mapping.region)._event_source_mappings.get(mapping.uuid)
         return None if esm is None else bool(esm.enabled)
 
     def quiescent(self, timeout_s: float = 30.0) -> bool:
-        """Wait until asynchronous invocations and SQS batches have drained (tests use it to avoid sleeps)."""
+        """Wait until asynchronous invocations, SQS batches and stream records have drained (tests use it to avoid
+        sleeps)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.async_invoker.idle(0.05) and not self.sqs_poller.busy():
+            if self.async_invoker.idle(0.05) and not self.sqs_poller.busy() and not self.stream_poller.busy():
                 return True
         return False
 
     def shutdown(self) -> None:
         """Stop the background work and every execution environment."""
         self.sqs_poller.stop()
+        self.stream_poller.stop()
         self.async_invoker.shutdown()
         self.custom_resources.collector.shutdown()
         self.runtime.shutdown()

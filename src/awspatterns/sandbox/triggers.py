@@ -1,5 +1,5 @@
 """Trigger semantics moto lacks: asynchronous invocation with retries and destinations, and SQS event sources
-that poll in batches and honour ``ReportBatchItemFailures``.
+that poll in batches, honour ``ReportBatchItemFailures`` and ``FilterCriteria`` (stream sources: ``streams``).
 
 Both run on background threads of the sandbox server, so the API call that caused them (an upload, a publish)
 returns at once, as in AWS.
@@ -7,6 +7,7 @@ returns at once, as in AWS.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -17,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from awspatterns.sandbox.streams import matches_filters
 
 log = logging.getLogger("awspatterns.sandbox.triggers")
 
@@ -155,6 +158,7 @@ class SqsMapping:
     batch_size: int
     window_s: float
     report_item_failures: bool
+    filters: list[dict[str, Any]] = field(default_factory=list)
     busy: bool = False
 
 
@@ -167,9 +171,11 @@ class SqsPoller:
         invoke: Callable[[SqsMapping, str], Any],
         delete: Callable[[SqsMapping, list[Any]], None],
         is_enabled: Callable[[SqsMapping], bool | None],
+        visible: Callable[[SqsMapping], int],
         interval_s: float = 0.05,
         workers: int = 8,
     ) -> None:
+        self._visible = visible
         self._receive = receive
         self._invoke = invoke
         self._delete = delete
@@ -189,8 +195,10 @@ class SqsPoller:
         self.mappings[mapping.uuid] = mapping
 
     def busy(self) -> bool:
-        """Whether a batch is being processed right now."""
-        return any(m.busy for m in self.mappings.values())
+        """Whether an enabled mapping's queue has visible messages, or a batch is being processed."""
+        # Visible messages are counted before the busy flag is read: a poll that starts in between sets the flag
+        # before it receives, so the messages are seen one way or the other.
+        return any((self._is_enabled(m) and self._visible(m) > 0) or m.busy for m in list(self.mappings.values()))
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -226,6 +234,12 @@ class SqsPoller:
         return list(batch.values())
 
     def _process(self, mapping: SqsMapping, messages: list[Any]) -> None:
+        filtered_out = [m for m in messages if not matches_filters(mapping.filters, _for_filtering(mapping, m))]
+        if filtered_out:  # Lambda deletes the messages its filters reject
+            self._delete(mapping, filtered_out)
+            messages = [m for m in messages if m not in filtered_out]
+            if not messages:
+                return
         event = {"Records": [sqs_record(mapping, message) for message in messages]}
         result = self._invoke(mapping, json.dumps(event))
         if result.errored:
@@ -260,6 +274,14 @@ class SqsPoller:
         """Stop polling."""
         self._stop.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _for_filtering(mapping: SqsMapping, message: Any) -> dict[str, Any]:
+    """The record as filters see it: a JSON body is matched as JSON."""
+    record = sqs_record(mapping, message)
+    with contextlib.suppress(ValueError):
+        record["body"] = json.loads(record["body"])
+    return record
 
 
 def sqs_record(mapping: SqsMapping, message: Any) -> dict[str, Any]:

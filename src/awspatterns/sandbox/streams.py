@@ -1,0 +1,372 @@
+"""Stream event sources (DynamoDB Streams and Kinesis) as Lambda's pollers run them: records in order per shard,
+``FilterCriteria``, batches with a batching window, ``ReportBatchItemFailures`` (checkpointing), retries bounded
+by ``MaximumRetryAttempts`` and ``MaximumRecordAgeInSeconds``, ``BisectBatchOnFunctionError``, and an on-failure
+destination that receives the batch's metadata.
+
+moto 5.2.5 invoked the function synchronously inside the write, one call per write, ignored filters and never
+retried.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.dynamodb.models import dynamodb_backends
+from moto.events.models import EventPattern
+from moto.kinesis.models import kinesis_backends
+
+log = logging.getLogger("awspatterns.sandbox.streams")
+
+
+def matches_filters(filters: list[dict[str, Any]], record: dict[str, Any]) -> bool:
+    """Whether a record passes an event source mapping's ``FilterCriteria`` (no filters: every record does).
+    Patterns use EventBridge's syntax and apply to the record as Lambda presents it, with JSON payloads
+    (an SQS ``body``, a Kinesis ``data``) decoded first."""
+    if not filters:
+        return True
+    return any(EventPattern.load(f["Pattern"]).matches_event(record) for f in filters)  # type: ignore[arg-type]
+
+
+def filter_criteria(spec: Any) -> list[dict[str, Any]]:
+    """The filters of a mapping's ``FilterCriteria`` property."""
+    return list((spec or {}).get("Filters") or [])
+
+
+@dataclass
+class StreamRecord:
+    """One record read from a shard: its position, the record as Lambda delivers it, and its arrival time."""
+
+    sequence: int
+    record: dict[str, Any]
+    arrival: float
+
+    def for_filtering(self) -> dict[str, Any]:
+        """The record as filters see it (a Kinesis ``data`` payload decoded from base64 and JSON)."""
+        kinesis = self.record.get("kinesis")
+        if kinesis is None:
+            return self.record
+        try:
+            data = json.loads(base64.b64decode(kinesis["data"]))
+        except ValueError:
+            return self.record
+        return {**self.record, "data": data}
+
+
+@dataclass
+class StreamMapping:
+    """An event source mapping on a stream, with its checkpoint per shard."""
+
+    account_id: str
+    region: str
+    uuid: str
+    source_arn: str
+    function_arn: str
+    batch_size: int = 100
+    window_s: float = 0.0
+    filters: list[dict[str, Any]] = field(default_factory=list)
+    bisect: bool = False
+    max_retries: int = -1
+    max_record_age_s: int = -1
+    on_failure_arn: str | None = None
+    report_item_failures: bool = False
+    checkpoints: dict[str, int] = field(default_factory=dict)
+    busy: bool = False
+
+    @property
+    def kind(self) -> str:
+        """``DDBStream`` or ``Kinesis``, as the failure record names the batch."""
+        return "Kinesis" if ":kinesis:" in self.source_arn else "DDBStream"
+
+
+class DynamoDBStreamSource:
+    """Reads a table's stream (one shard in the sandbox)."""
+
+    def __init__(self, mapping: StreamMapping, table_name: str) -> None:
+        self.mapping = mapping
+        self.table_name = table_name
+
+    def _shard(self) -> Any:
+        table = dynamodb_backends[self.mapping.account_id][self.mapping.region].tables.get(self.table_name)
+        return None if table is None else table.stream_shard
+
+    def latest(self) -> dict[str, int]:
+        """The position after the newest record of each shard."""
+        shard = self._shard()
+        if shard is None:
+            return {}
+        return {shard.id: shard.starting_sequence_number + len(shard.items) - 1}
+
+    def read(self, shard_id: str, after: int, limit: int) -> list[StreamRecord]:
+        """Up to ``limit`` records after position ``after``."""
+        shard = self._shard()
+        if shard is None:
+            return []
+        start = max(0, after + 1 - shard.starting_sequence_number)
+        records = []
+        for item in shard.items[start : start + limit]:
+            raw = item.to_json()
+            dynamodb = dict(raw["dynamodb"])
+            created = dynamodb["ApproximateCreationDateTime"]
+            arrival = created.replace(tzinfo=UTC).timestamp() if isinstance(created, datetime) else float(created)
+            dynamodb["ApproximateCreationDateTime"] = int(arrival)
+            record = {
+                "eventID": raw["eventID"],
+                "eventName": raw["eventName"],
+                "eventVersion": raw["eventVersion"],
+                "eventSource": "aws:dynamodb",
+                "awsRegion": self.mapping.region,
+                "dynamodb": dynamodb,
+                "eventSourceARN": self.mapping.source_arn,
+            }
+            records.append(StreamRecord(int(dynamodb["SequenceNumber"]), record, arrival))
+        return records
+
+
+class KinesisSource:
+    """Reads a Kinesis data stream's shards."""
+
+    def __init__(self, mapping: StreamMapping) -> None:
+        self.mapping = mapping
+
+    def _stream(self) -> Any:
+        backend = kinesis_backends[self.mapping.account_id][self.mapping.region]
+        return next((s for s in backend.streams.values() if s.arn == self.mapping.source_arn), None)
+
+    def latest(self) -> dict[str, int]:
+        """The newest sequence number of each shard."""
+        stream = self._stream()
+        return {} if stream is None else {s.shard_id: s.get_max_sequence_number() for s in stream.shards.values()}
+
+    def read(self, shard_id: str, after: int, limit: int) -> list[StreamRecord]:
+        """Up to ``limit`` records after sequence number ``after``."""
+        stream = self._stream()
+        shard = None if stream is None else next((s for s in stream.shards.values() if s.shard_id == shard_id), None)
+        if shard is None:
+            return []
+        records = []
+        for sequence, item in shard.records.items():
+            if sequence <= after:
+                continue
+            record = {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": item.partition_key,
+                    "sequenceNumber": str(sequence),
+                    "data": item.data,
+                    "approximateArrivalTimestamp": item.created_at,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": f"{shard_id}:{sequence}",
+                "eventName": "aws:kinesis:record",
+                "awsRegion": self.mapping.region,
+                "eventSourceARN": self.mapping.source_arn,
+            }
+            records.append(StreamRecord(sequence, record, float(item.created_at)))
+            if len(records) == limit:
+                break
+        return records
+
+
+Source = DynamoDBStreamSource | KinesisSource
+
+
+class StreamPoller:
+    """Polls every stream mapping on a background thread; one batch at a time per mapping, shards in order."""
+
+    def __init__(
+        self,
+        invoke: Callable[[str, str, str, str], Any],
+        deliver: Callable[[str, str, str, str], None],
+        is_enabled: Callable[[StreamMapping], bool | None],
+        retry_delays_s: tuple[float, ...],
+        interval_s: float = 0.05,
+    ) -> None:
+        self._invoke = invoke
+        self._deliver = deliver
+        self._is_enabled = is_enabled
+        self.retry_delays_s = retry_delays_s
+        self.interval_s = interval_s
+        self.sources: dict[str, Source] = {}
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stream-poller")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="stream-poller", daemon=True)
+
+    def start(self) -> None:
+        """Start polling in the background."""
+        self._thread.start()
+
+    def add(self, source: Source, starting_position: str) -> None:
+        """Start polling a mapping from ``TRIM_HORIZON`` (the oldest record) or ``LATEST`` (new records only)."""
+        mapping = source.mapping
+        latest = source.latest()
+        mapping.checkpoints = {
+            shard: position if starting_position == "LATEST" else -1 for shard, position in latest.items()
+        }
+        self.sources[mapping.uuid] = source
+
+    def busy(self) -> bool:
+        """Whether a batch is in flight or records wait to be read."""
+        for source in list(self.sources.values()):
+            mapping = source.mapping
+            if mapping.busy:
+                return True
+            if self._is_enabled(mapping) and any(
+                position > mapping.checkpoints.get(shard, -1) for shard, position in source.latest().items()
+            ):
+                return True
+        return False
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            for source in list(self.sources.values()):
+                mapping = source.mapping
+                enabled = self._is_enabled(mapping)
+                if enabled is None:  # the mapping was deleted
+                    self.sources.pop(mapping.uuid, None)
+                elif enabled and not mapping.busy:
+                    mapping.busy = True
+                    self._pool.submit(self._poll_once, source)
+
+    def _poll_once(self, source: Source) -> None:
+        mapping = source.mapping
+        try:
+            for shard in source.latest():
+                mapping.checkpoints.setdefault(shard, -1)
+                self._poll_shard(source, shard)
+        except Exception:
+            log.exception("polling %s for %s failed", mapping.source_arn, mapping.function_arn)
+        finally:
+            mapping.busy = False
+
+    def _poll_shard(self, source: Source, shard: str) -> None:
+        mapping = source.mapping
+        batch = self._collect(source, shard)
+        if not batch:
+            return
+        passing = [r for r in batch if matches_filters(mapping.filters, r.for_filtering())]
+        if passing:
+            self._process(mapping, shard, passing)
+        mapping.checkpoints[shard] = max(mapping.checkpoints[shard], batch[-1].sequence)
+
+    def _collect(self, source: Source, shard: str) -> list[StreamRecord]:
+        mapping = source.mapping
+        batch = source.read(shard, mapping.checkpoints[shard], mapping.batch_size)
+        deadline = time.monotonic() + mapping.window_s
+        while batch and len(batch) < mapping.batch_size and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+            batch = source.read(shard, mapping.checkpoints[shard], mapping.batch_size)
+        return batch
+
+    def _process(self, mapping: StreamMapping, shard: str, records: list[StreamRecord]) -> None:
+        """Invoke until the batch succeeds; on exhausted retries or expired records, report the batch to the
+        on-failure destination and move on. With bisection a failing batch is split in two. Without a bound
+        (``-1``, the default) a failing record blocks its shard, as in AWS, until the mapping is disabled."""
+        attempts = 0
+        pending = records
+        while pending and not self._stop.is_set() and self._is_enabled(mapping):
+            attempts += 1
+            result = self._invoke(
+                mapping.account_id,
+                mapping.region,
+                mapping.function_arn,
+                json.dumps({"Records": [r.record for r in pending]}),
+            )
+            failed_from = self._first_failure(mapping, result, pending)
+            if failed_from is None:
+                return
+            if failed_from > 0:  # checkpoint the records before the first reported failure
+                pending, attempts = pending[failed_from:], 0
+                continue
+            expired = mapping.max_record_age_s >= 0 and time.time() - pending[0].arrival > mapping.max_record_age_s
+            exhausted = mapping.max_retries >= 0 and attempts > mapping.max_retries
+            if mapping.bisect and len(pending) > 1 and not expired:
+                half = len(pending) // 2
+                self._process(mapping, shard, pending[:half])
+                self._process(mapping, shard, pending[half:])
+                return
+            if expired or exhausted:
+                condition = "RecordAgeExceeded" if expired else "RetryAttemptsExhausted"
+                self._report_failure(mapping, shard, pending, result, attempts, condition)
+                return
+            self._stop.wait(self.retry_delays_s[min(attempts - 1, len(self.retry_delays_s) - 1)])
+
+    @staticmethod
+    def _first_failure(mapping: StreamMapping, result: Any, records: list[StreamRecord]) -> int | None:
+        """``None`` when the batch succeeded; otherwise the index of the first record to retry from."""
+        if result.errored:
+            return 0
+        if not mapping.report_item_failures:
+            return None
+        try:
+            response = json.loads(result.payload or b"null")
+        except ValueError:
+            return 0
+        if not isinstance(response, dict) or not response.get("batchItemFailures"):
+            return None
+        positions = {str(r.sequence): index for index, r in enumerate(records)}
+        failures = response["batchItemFailures"]
+        indexes = [
+            positions.get(str(f.get("itemIdentifier"))) if isinstance(f, dict) else None
+            for f in (failures if isinstance(failures, list) else [None])
+        ]
+        if any(i is None for i in indexes):
+            return 0  # an invalid response fails the whole batch
+        return min(i for i in indexes if i is not None)
+
+    def _report_failure(
+        self,
+        mapping: StreamMapping,
+        shard: str,
+        records: list[StreamRecord],
+        result: Any,
+        attempts: int,
+        condition: str,
+    ) -> None:
+        log.warning("%s: %d record(s) from %s discarded (%s)", mapping.function_arn, len(records), shard, condition)
+        if not mapping.on_failure_arn:
+            return
+        record = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": mapping.function_arn,
+                "condition": condition,
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled" if result.errored else "",
+            },
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            f"{mapping.kind}BatchInfo": {
+                "shardId": shard,
+                "startSequenceNumber": str(records[0].sequence),
+                "endSequenceNumber": str(records[-1].sequence),
+                "approximateArrivalOfFirstRecord": _iso(records[0].arrival),
+                "approximateArrivalOfLastRecord": _iso(records[-1].arrival),
+                "batchSize": len(records),
+                "streamArn": mapping.source_arn,
+            },
+        }
+        self._deliver(mapping.account_id, mapping.region, mapping.on_failure_arn, json.dumps(record))
+
+    def stop(self) -> None:
+        """Stop polling."""
+        self._stop.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
