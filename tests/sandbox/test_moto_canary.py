@@ -13,7 +13,7 @@ from moto.cloudformation.custom_model import CustomModel
 from moto.core.common_models import CloudFormationModel
 from moto.sqs.models import Queue
 
-from awspatterns.sandbox import cfn_apigateway, cfn_models, engine
+from awspatterns.sandbox import cfn_apigateway, cfn_models, cfn_rds, engine
 
 
 def test_moto_is_the_pinned_version():
@@ -39,9 +39,9 @@ def test_moto_still_lacks_the_cloudformation_types_the_sandbox_adds():
     native = {
         model.cloudformation_type()
         for model in CloudFormationModel.__subclasses__()
-        if model.__module__ not in {cfn_models.__name__, cfn_apigateway.__name__}
+        if model.__module__ not in {cfn_models.__name__, cfn_apigateway.__name__, cfn_rds.__name__}
     }
-    added = {model.cloudformation_type() for model in (*cfn_models.MODELS, *cfn_apigateway.MODELS)}
+    added = {model.cloudformation_type() for model in (*cfn_models.MODELS, *cfn_apigateway.MODELS, *cfn_rds.MODELS)}
     assert not native & added, f"moto now implements {native & added}: drop the sandbox's own model"
 
 

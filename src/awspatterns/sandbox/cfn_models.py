@@ -351,6 +351,7 @@ REF_VALUES: dict[type, str] = {
 def register() -> None:
     """Make moto's CloudFormation see the models above and its own models' ``Ref`` values."""
     from awspatterns.sandbox.cfn_apigateway import MODELS as APIGATEWAY_MODELS
+    from awspatterns.sandbox.cfn_rds import MODELS as RDS_MODELS
 
     for model, attribute in REF_VALUES.items():
         add(model, "physical_resource_id", property(operator.attrgetter(attribute)))
@@ -358,7 +359,7 @@ def register() -> None:
         cached.cache_clear()
     missing = [
         m.cloudformation_type()
-        for m in (*MODELS, *APIGATEWAY_MODELS)
+        for m in (*MODELS, *APIGATEWAY_MODELS, *RDS_MODELS)
         if m.cloudformation_type() not in parsing.get_model_map()
     ]
     if missing:

@@ -32,7 +32,7 @@ from moto.sns import models as sns_models
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
-from awspatterns.sandbox import cfn_apigateway, cfn_models, eventbridge
+from awspatterns.sandbox import cfn_apigateway, cfn_models, cfn_rds, data_api, eventbridge
 from awspatterns.sandbox.cfn_support import (
     CustomResources,
     SandboxUnsupported,
@@ -43,6 +43,7 @@ from awspatterns.sandbox.cfn_support import (
 )
 from awspatterns.sandbox.eventbridge import EventRouter
 from awspatterns.sandbox.patching import replace
+from awspatterns.sandbox.postgres import PostgresServers
 from awspatterns.sandbox.runtime import FunctionSpec, InvocationResult, LambdaRuntime
 from awspatterns.sandbox.streams import (
     DynamoDBStreamSource,
@@ -85,6 +86,8 @@ PATCHED = (
     (cfn_models_module.CloudFormationBackend, "_validate_export_uniqueness"),
     *cfn_apigateway.PATCHED,
     *eventbridge.PATCHED,
+    *cfn_rds.PATCHED,
+    *data_api.PATCHED,
 )
 
 
@@ -95,6 +98,8 @@ class SandboxEngine:
         self.endpoint_url = endpoint_url
         self.runtime = LambdaRuntime(endpoint_url, work_dir)
         self.async_invoker = AsyncInvoker(self.invoke_function, self.deliver, retry_delays_s or DEFAULT_RETRY_DELAYS_S)
+        self.postgres = PostgresServers()
+        self.data_api = data_api.DataApi()
         self.sqs_poller = SqsPoller(
             self._sqs_receive, self._sqs_invoke, self._sqs_delete, self._mapping_enabled, self._sqs_visible
         )
@@ -113,6 +118,8 @@ class SandboxEngine:
         engine = self
         cfn_models.register()
         cfn_apigateway.install()
+        cfn_rds.install(self.postgres)
+        data_api.install(self.data_api)
         EventRouter(self.deliver).install()
         install_custom_resources(self.custom_resources)
 
@@ -463,6 +470,8 @@ class SandboxEngine:
         """Stop the background work and every execution environment."""
         self.sqs_poller.stop()
         self.stream_poller.stop()
+        self.data_api.close()
+        self.postgres.stop_all()
         self.async_invoker.shutdown()
         self.custom_resources.collector.shutdown()
         self.runtime.shutdown()

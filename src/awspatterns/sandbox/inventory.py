@@ -19,6 +19,7 @@ def inventory(session: Any) -> dict[str, set[str]]:
     cloudformation = session.client("cloudformation")
     events = session.client("events")
     ssm = session.client("ssm")
+    rds = session.client("rds")
     return {
         "stacks": {
             s["StackName"]
@@ -42,6 +43,12 @@ def inventory(session: Any) -> dict[str, set[str]]:
         },
         "event_buses": {b["Name"] for b in events.list_event_buses()["EventBuses"]} - {"default"},
         "parameters": {p["Name"] for p in ssm.describe_parameters()["Parameters"]},
+        "secrets": {s["Name"] for s in session.client("secretsmanager").list_secrets()["SecretList"]},
+        "db_clusters": {c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]},
+        "db_instances": {i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]},
+        "alarms": {a["AlarmName"] for a in session.client("cloudwatch").describe_alarms()["MetricAlarms"]},
+        "rest_apis": {a["id"] for a in session.client("apigateway").get_rest_apis()["items"]},
+        "streams": set(session.client("kinesis").list_streams()["StreamNames"]),
     }
 
 
