@@ -13,7 +13,9 @@ from moto.cloudformation.custom_model import CustomModel
 from moto.core.common_models import CloudFormationModel
 from moto.sqs.models import Queue
 
-from awspatterns.sandbox import cfn_apigateway, cfn_models, cfn_rds, engine
+from awspatterns.sandbox import cfn_apigateway, cfn_models, cfn_rds, cfn_streaming, engine
+
+ADDED_MODULES = (cfn_models, cfn_apigateway, cfn_rds, cfn_streaming)
 
 
 def test_moto_is_the_pinned_version():
@@ -39,9 +41,9 @@ def test_moto_still_lacks_the_cloudformation_types_the_sandbox_adds():
     native = {
         model.cloudformation_type()
         for model in CloudFormationModel.__subclasses__()
-        if model.__module__ not in {cfn_models.__name__, cfn_apigateway.__name__, cfn_rds.__name__}
+        if model.__module__ not in {m.__name__ for m in ADDED_MODULES}
     }
-    added = {model.cloudformation_type() for model in (*cfn_models.MODELS, *cfn_apigateway.MODELS, *cfn_rds.MODELS)}
+    added = {model.cloudformation_type() for module in ADDED_MODULES for model in module.MODELS}
     assert not native & added, f"moto now implements {native & added}: drop the sandbox's own model"
 
 
@@ -74,3 +76,17 @@ def test_moto_method_creation_still_drops_what_the_sandbox_restores():
     source = inspect.getsource(apigateway_models.Method.create_from_cloudformation_json)
     assert "AuthorizerId" not in source and "RequestTemplates" not in source and "IntegrationResponses" not in source
     assert "identiy_validation_expression" in inspect.getsource(apigateway_models.APIGatewayBackend.create_authorizer)
+
+
+def test_pgserver_still_ships_the_binaries_and_helper_the_sandbox_uses():
+    assert version("pgserver") == "0.1.4", "the sandbox uses pgserver internals: re-check them before moving the pin"
+    from pgserver._commands import POSTGRES_BIN_PATH
+    from pgserver.utils import ensure_user_exists
+
+    assert all((POSTGRES_BIN_PATH / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres"))
+    assert callable(ensure_user_exists)
+
+
+@pytest.mark.parametrize("owner, attribute", cfn_apigateway.ADDED, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_what_the_sandbox_adds_to_moto_is_still_missing_there(owner, attribute):
+    assert not hasattr(owner, attribute), f"moto now has {owner.__name__}.{attribute}: drop the sandbox's own"

@@ -17,10 +17,13 @@ from moto.apigateway.models import apigateway_backends
 from moto.core.common_models import CloudFormationModel
 
 from awspatterns.sandbox.cfn_models import _SandboxModel
-from awspatterns.sandbox.patching import replace
+from awspatterns.sandbox.patching import add, replace
 
 #: The moto internals this module replaces (checked by the canary tests).
 PATCHED = ((apigateway_models.Method, "create_from_cloudformation_json"),)
+
+#: Added to moto's RestAPI, which a stack deletion left behind.
+ADDED = ((apigateway_models.RestAPI, "delete"),)
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -289,6 +292,11 @@ def create_method(
     return method
 
 
+def _delete_rest_api(api: Any, account_id: str, region_name: str) -> None:
+    _backend(account_id, region_name).delete_rest_api(api.id)
+
+
 def install() -> None:
-    """Replace moto's lossy ``Method`` creation."""
+    """Replace moto's lossy ``Method`` creation; let a stack deletion delete its REST API."""
     replace(apigateway_models.Method, "create_from_cloudformation_json", classmethod(create_method))
+    add(apigateway_models.RestAPI, "delete", _delete_rest_api)

@@ -17,6 +17,7 @@ from moto.awslambda.utils import get_backend as lambda_backend
 from moto.cloudformation import parsing
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
+from moto.ec2.models import ec2_backends
 from moto.events.models import Archive, EventBus, events_backends
 from moto.rds.models import DBParameterGroup, DBSubnetGroup
 from moto.s3.models import s3_backends
@@ -322,6 +323,43 @@ class CloudWatchAlarm(_SandboxModel, CloudFormationModel):
         cloudwatch_backends[self.account_id][self.region_name].delete_alarms([self.physical_resource_id])
 
 
+class Ec2SecurityGroupEgress(_SandboxModel, CloudFormationModel):
+    """``AWS::EC2::SecurityGroupEgress``: one outbound rule (recorded; the sandbox does not isolate networks)."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::EC2::SecurityGroupEgress"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> Ec2SecurityGroupEgress:
+        properties = cloudformation_json["Properties"]
+        rule = _egress_rule(properties)
+        rules, _ = ec2_backends[account_id][region_name].authorize_security_group_egress(properties["GroupId"], **rule)
+        return cls(rules[0].id, properties, account_id, region_name)
+
+    def _delete(self) -> None:
+        with contextlib.suppress(Exception):  # the group may have gone first
+            ec2_backends[self.account_id][self.region_name].revoke_security_group_egress(
+                self.properties["GroupId"], **_egress_rule(self.properties)
+            )
+
+
+def _egress_rule(properties: dict[str, Any]) -> dict[str, Any]:
+    ranges = [{"CidrIp": properties["CidrIp"]}] if properties.get("CidrIp") else []
+    groups = (
+        [{"GroupId": properties["DestinationSecurityGroupId"]}] if properties.get("DestinationSecurityGroupId") else []
+    )
+    return {
+        "ip_protocol": str(properties["IpProtocol"]),
+        "from_port": str(properties.get("FromPort", -1)),
+        "to_port": str(properties.get("ToPort", -1)),
+        "ip_ranges": ranges,
+        "source_groups": groups,
+    }
+
+
 def _partition(region_name: str) -> str:
     return "aws-cn" if region_name.startswith("cn-") else "aws"
 
@@ -334,6 +372,7 @@ MODELS = (
     LambdaEventInvokeConfig,
     EventsEventBusPolicy,
     CloudWatchAlarm,
+    Ec2SecurityGroupEgress,
 )
 
 #: moto models without ``physical_resource_id``: a ``Ref`` to one made ``CreateStack`` answer HTTP 500. Each gets
@@ -352,6 +391,7 @@ def register() -> None:
     """Make moto's CloudFormation see the models above and its own models' ``Ref`` values."""
     from awspatterns.sandbox.cfn_apigateway import MODELS as APIGATEWAY_MODELS
     from awspatterns.sandbox.cfn_rds import MODELS as RDS_MODELS
+    from awspatterns.sandbox.cfn_streaming import MODELS as STREAMING_MODELS
 
     for model, attribute in REF_VALUES.items():
         add(model, "physical_resource_id", property(operator.attrgetter(attribute)))
@@ -359,7 +399,7 @@ def register() -> None:
         cached.cache_clear()
     missing = [
         m.cloudformation_type()
-        for m in (*MODELS, *APIGATEWAY_MODELS, *RDS_MODELS)
+        for m in (*MODELS, *APIGATEWAY_MODELS, *RDS_MODELS, *STREAMING_MODELS)
         if m.cloudformation_type() not in parsing.get_model_map()
     ]
     if missing:

@@ -32,7 +32,7 @@ from moto.sns import models as sns_models
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
-from awspatterns.sandbox import cfn_apigateway, cfn_models, cfn_rds, data_api, eventbridge
+from awspatterns.sandbox import cfn_apigateway, cfn_models, cfn_rds, data_api, eventbridge, firehose
 from awspatterns.sandbox.cfn_support import (
     CustomResources,
     SandboxUnsupported,
@@ -88,6 +88,7 @@ PATCHED = (
     *eventbridge.PATCHED,
     *cfn_rds.PATCHED,
     *data_api.PATCHED,
+    *firehose.PATCHED,
 )
 
 
@@ -99,6 +100,7 @@ class SandboxEngine:
         self.runtime = LambdaRuntime(endpoint_url, work_dir)
         self.async_invoker = AsyncInvoker(self.invoke_function, self.deliver, retry_delays_s or DEFAULT_RETRY_DELAYS_S)
         self.postgres = PostgresServers()
+        self.firehose = firehose.FirehoseBuffers()
         self.data_api = data_api.DataApi()
         self.sqs_poller = SqsPoller(
             self._sqs_receive, self._sqs_invoke, self._sqs_delete, self._mapping_enabled, self._sqs_visible
@@ -120,6 +122,7 @@ class SandboxEngine:
         cfn_apigateway.install()
         cfn_rds.install(self.postgres)
         data_api.install(self.data_api)
+        self.firehose.install()
         EventRouter(self.deliver).install()
         install_custom_resources(self.custom_resources)
 
@@ -458,11 +461,12 @@ class SandboxEngine:
         return None if esm is None else bool(esm.enabled)
 
     def quiescent(self, timeout_s: float = 30.0) -> bool:
-        """Wait until asynchronous invocations, SQS batches and stream records have drained (tests use it to avoid
-        sleeps)."""
+        """Wait until asynchronous invocations, SQS batches, stream records and Firehose buffers have drained (tests
+        use it to avoid sleeps)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.async_invoker.idle(0.05) and not self.sqs_poller.busy() and not self.stream_poller.busy():
+            busy = self.sqs_poller.busy() or self.stream_poller.busy() or self.firehose.pending()
+            if self.async_invoker.idle(0.05) and not busy:
                 return True
         return False
 
@@ -470,6 +474,7 @@ class SandboxEngine:
         """Stop the background work and every execution environment."""
         self.sqs_poller.stop()
         self.stream_poller.stop()
+        self.firehose.stop()
         self.data_api.close()
         self.postgres.stop_all()
         self.async_invoker.shutdown()
