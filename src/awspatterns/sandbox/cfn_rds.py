@@ -203,23 +203,27 @@ class RdsDbCluster(_SandboxModel, CloudFormationModel):
         server = servers().start(
             cluster_key(account_id, region_name, identifier), identifier, username, password, database
         )
-        cluster = rds_backends[account_id][region_name].create_db_cluster(
-            {
-                "db_cluster_identifier": identifier,
-                "engine": engine,
-                "engine_version": properties.get("EngineVersion") or f"{BUNDLED_MAJOR}.4",
-                "master_username": username,
-                "master_user_password": password,
-                "database_name": database,
-                "port": server.port,
-                "db_subnet_group_name": properties.get("DBSubnetGroupName"),
-                "vpc_security_group_ids": properties.get("VpcSecurityGroupIds", []),
-                "storage_encrypted": _flag(properties.get("StorageEncrypted")),
-                "kms_key_id": properties.get("KmsKeyId"),
-                "deletion_protection": False,
-                "tags": properties.get("Tags"),
-            }
-        )
+        try:
+            cluster = rds_backends[account_id][region_name].create_db_cluster(
+                {
+                    "db_cluster_identifier": identifier,
+                    "engine": engine,
+                    "engine_version": properties.get("EngineVersion") or f"{BUNDLED_MAJOR}.4",
+                    "master_username": username,
+                    "master_user_password": password,
+                    "database_name": database,
+                    "port": server.port,
+                    "db_subnet_group_name": properties.get("DBSubnetGroupName"),
+                    "vpc_security_group_ids": properties.get("VpcSecurityGroupIds", []),
+                    "storage_encrypted": _flag(properties.get("StorageEncrypted")),
+                    "kms_key_id": properties.get("KmsKeyId"),
+                    "deletion_protection": False,
+                    "tags": properties.get("Tags"),
+                }
+            )
+        except Exception:
+            servers().stop(cluster_key(account_id, region_name, identifier))  # no server without its cluster
+            raise
         cluster._enable_http_endpoint = _flag(properties.get("EnableHttpEndpoint"))
         cluster._sandbox_host = server.host  # type: ignore[attr-defined]
         cluster.status = "available"

@@ -17,6 +17,7 @@ import boto3
 from awspatterns import REPO_ROOT
 from awspatterns.catalog import Pattern
 from awspatterns.errors import PatternsError
+from awspatterns.sandbox import control
 from awspatterns.targets.base import Progress, delete_function_log_groups, stack_function_names, stack_outputs
 
 CDK = REPO_ROOT / "node_modules" / ".bin" / "cdk"
@@ -64,8 +65,13 @@ class AwsTarget:
         return outputs
 
     def outputs(self, pattern: Pattern) -> dict[str, dict[str, str]] | None:
-        """The deployed stacks' outputs; ``None`` when not every stack is deployed."""
-        return stack_outputs(self.session(), pattern)
+        """The deployed stacks' outputs; ``None`` when not every stack is deployed. Pointed at the local sandbox
+        (``AWS_ENDPOINT_URL``), API URLs are made local, as the sandbox target does."""
+        outputs = stack_outputs(self.session(), pattern)
+        sandbox = control.status()
+        if outputs is not None and sandbox is not None and os.environ.get("AWS_ENDPOINT_URL") == sandbox.endpoint_url:
+            return sandbox.local_outputs(outputs)
+        return outputs
 
     def destroy(self, pattern: Pattern, assembly_dir: Path | None, progress: Progress) -> None:
         """``cdk destroy`` every stack of the example, then the log groups Lambda created outside them."""

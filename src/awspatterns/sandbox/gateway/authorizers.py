@@ -55,8 +55,6 @@ def _source_value(source: str, request: GatewayRequest, path_parameters: dict[st
         return path_parameters.get(source.removeprefix("method.request.path."))
     if source.startswith("stageVariables."):
         return (stage.variables or {}).get(source.removeprefix("stageVariables."))
-    if source.startswith("context."):
-        return None
     return None
 
 
@@ -129,21 +127,23 @@ class Authorizers:
             "(it runs Lambda TOKEN and REQUEST authorizers)",
         )
 
-    def authorize(self, authorizer: Any, api: Any, identity: Identity, method_arn: str) -> tuple[Decision, bool]:
-        """The decision for this identity (from the cache when fresh) and whether it came from the cache; raises
-        401 for "Unauthorized", 403 when the policy does not allow the method, 500 for a failing authorizer."""
+    def authorize(self, authorizer: Any, api: Any, identity: Identity, method_arn: str) -> Decision:
+        """The decision for this identity (from the cache while fresh); raises 401 for "Unauthorized", 403 when
+        the policy does not allow the method, 500 for a failing authorizer."""
         with self._lock:
             cached = self._cache.get(identity.cache_key)
-        from_cache = cached is not None and cached.expires > time.monotonic()
-        decision = cached if cached is not None and from_cache else self._call(authorizer, api, identity)
-        if not from_cache and authorizer.authorizer_result_ttl:
-            with self._lock:
-                self._cache[identity.cache_key] = decision
+        if cached is not None and cached.expires > time.monotonic():
+            decision = cached
+        else:
+            decision = self._call(authorizer, api, identity)
+            if authorizer.authorizer_result_ttl:
+                with self._lock:
+                    self._cache[identity.cache_key] = decision
         allowed = policy_allows(decision.policy, method_arn)
         if not allowed:
             message = None if allowed is False else "User is not authorized to access this resource"
             raise GatewayError("ACCESS_DENIED", f"the policy of {decision.principal_id} denies {method_arn}", message)
-        return decision, from_cache
+        return decision
 
     def _call(self, authorizer: Any, api: Any, identity: Identity) -> Decision:
         arn = function_arn(authorizer.authorizer_uri)

@@ -78,7 +78,7 @@ class LocalGateway:
             raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR", f"no authorizer {method.authorizer_id}")
         identity = self.authorizers.identity(authorizer, request, matched, method_arn, dict(context))
         began = time.monotonic()
-        decision, _ = self.authorizers.authorize(authorizer, matched.api, identity, method_arn)
+        decision = self.authorizers.authorize(authorizer, matched.api, identity, method_arn)
         context["authorizer"] = {
             # REST APIs hand the authorizer's context on as strings (true -> "true", 3 -> "3").
             **{k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in decision.context.items()},
