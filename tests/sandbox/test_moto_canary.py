@@ -78,6 +78,7 @@ def test_moto_method_creation_still_drops_what_the_sandbox_restores():
     assert "identiy_validation_expression" in inspect.getsource(apigateway_models.APIGatewayBackend.create_authorizer)
 
 
+@pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR")  # pgserver's import, on a machine with no login session
 def test_pgserver_still_ships_the_binaries_and_helper_the_sandbox_uses():
     assert version("pgserver") == "0.1.4", "the sandbox uses pgserver internals: re-check them before moving the pin"
     from pgserver._commands import POSTGRES_BIN_PATH

@@ -15,6 +15,7 @@ from moto.cloudformation import parsing
 from moto.cloudformation.custom_model import CustomModel
 from moto.cloudformation.exceptions import ValidationError
 
+from awspatterns.sandbox.cfn_deletion import DELETERS
 from awspatterns.sandbox.patching import add, replace
 
 #: Custom resource types whose CDK provider functions run on Node.js; the sandbox implements their effect.
@@ -92,7 +93,11 @@ def delete_in_dependency_order(resource_map: Any) -> None:
         if parsed is None or isinstance(parsed, str):
             continue
         try:
-            resource_map._delete_resource(parsed, resource_json)
+            deleter = DELETERS.get(resource_json["Type"])
+            if deleter is not None:
+                deleter(parsed, resource_map._account_id, resource_map._region_name)
+            else:
+                resource_map._delete_resource(parsed, resource_json)
         except Exception as error:
             raise SandboxUnsupported(f"could not delete {logical_id} ({resource_json['Type']}): {error}") from error
         resource_map._parsed_resources.pop(logical_id)

@@ -27,7 +27,7 @@ from moto.kinesis.models import kinesis_backends
 from moto.kms.models import Key as KmsKey
 from moto.logs.models import logs_backends
 from moto.s3 import notifications as s3_notifications
-from moto.s3.models import FakeBucket, s3_backends
+from moto.s3.models import FakeBucket
 from moto.sns import models as sns_models
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
@@ -42,6 +42,7 @@ from awspatterns.sandbox.cfn_support import (
     parse_and_create_resource_strict,
 )
 from awspatterns.sandbox.eventbridge import EventRouter
+from awspatterns.sandbox.native_resources import NATIVE_HANDLERS
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.postgres import PostgresServers
 from awspatterns.sandbox.runtime import FunctionSpec, InvocationResult, LambdaRuntime
@@ -83,6 +84,7 @@ PATCHED = (
     (cfn_models_module.Stack, "_create_resource_map"),
     (cfn_models_module.Stack, "_create_output_map"),
     (cfn_models_module.CloudFormationBackend, "execute_change_set"),
+    (cfn_models_module.CloudFormationBackend, "delete_stack"),
     (cfn_models_module.CloudFormationBackend, "_validate_export_uniqueness"),
     *cfn_apigateway.PATCHED,
     *eventbridge.PATCHED,
@@ -108,9 +110,7 @@ class SandboxEngine:
         self.stream_poller = StreamPoller(
             self.invoke_function, self.deliver, self._mapping_enabled, retry_delays_s or DEFAULT_RETRY_DELAYS_S
         )
-        self.custom_resources = CustomResources(
-            self.invoke_function, {"Custom::S3AutoDeleteObjects": auto_delete_objects}
-        )
+        self.custom_resources = CustomResources(self.invoke_function, NATIVE_HANDLERS)
         self._sequencer = itertools.count(int(time.time() * 1000))
         self._sequencer_lock = threading.Lock()
 
@@ -340,6 +340,20 @@ class SandboxEngine:
         replace(cfn_models_module.Stack, "create_resources", create_resources)
         replace(cfn_models_module.Stack, "parse_template", staticmethod(parse_template))
         replace(cfn_models_module.Stack, "delete", delete)
+        original_delete_stack = cfn_models_module.CloudFormationBackend.delete_stack
+
+        def delete_stack(backend: Any, name_or_stack_id: str) -> None:
+            """A deletion that fails leaves the stack in DELETE_FAILED, visible, and the call succeeds (moto
+            answered HTTP 500 and forgot the stack)."""
+            targets = [s for s in backend.stacks.values() if name_or_stack_id in (s.stack_id, s.name)]
+            try:
+                original_delete_stack(backend, name_or_stack_id)
+            except Exception:
+                for stack in targets:
+                    backend.stacks[stack.stack_id] = stack
+                    backend.deleted_stacks.pop(stack.stack_id, None)
+
+        replace(cfn_models_module.CloudFormationBackend, "delete_stack", delete_stack)
         replace(
             cfn_models_module.CloudFormationBackend,
             "execute_change_set",
@@ -541,16 +555,3 @@ def sns_event(
             }
         ]
     }
-
-
-def auto_delete_objects(request_type: str, properties: dict[str, Any], account_id: str, region: str) -> dict[str, Any]:
-    """CDK's ``Custom::S3AutoDeleteObjects``: on Delete, remove every object version so the bucket can go."""
-    if request_type == "Delete":
-        backend = s3_backends[account_id]["aws"]
-        bucket_name = properties["BucketName"]
-        if bucket_name in backend.buckets:
-            bucket = backend.buckets[bucket_name]
-            for key_name in list(bucket.keys.keys()):
-                for version in list(bucket.keys.getlist(key_name)):
-                    backend.delete_object(bucket_name, key_name, version_id=version.version_id, bypass=True)
-    return {}

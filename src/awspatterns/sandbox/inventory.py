@@ -20,6 +20,7 @@ def inventory(session: Any) -> dict[str, set[str]]:
     events = session.client("events")
     ssm = session.client("ssm")
     rds = session.client("rds")
+    ec2 = session.client("ec2")
     return {
         "stacks": {
             s["StackName"]
@@ -49,6 +50,16 @@ def inventory(session: Any) -> dict[str, set[str]]:
         "alarms": {a["AlarmName"] for a in session.client("cloudwatch").describe_alarms()["MetricAlarms"]},
         "rest_apis": {a["id"] for a in session.client("apigateway").get_rest_apis()["items"]},
         "streams": set(session.client("kinesis").list_streams()["StreamNames"]),
+        "delivery_streams": set(session.client("firehose").list_delivery_streams()["DeliveryStreamNames"]),
+        "vpcs": {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]},
+        "subnets": {n["SubnetId"] for n in ec2.describe_subnets()["Subnets"]},
+        "security_groups": {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]},
+        "route_tables": {t["RouteTableId"] for t in ec2.describe_route_tables()["RouteTables"]},
+        "internet_gateways": {g["InternetGatewayId"] for g in ec2.describe_internet_gateways()["InternetGateways"]},
+        "nat_gateways": {
+            g["NatGatewayId"] for g in ec2.describe_nat_gateways()["NatGateways"] if g["State"] != "deleted"
+        },
+        "elastic_ips": {a.get("AllocationId", a["PublicIp"]) for a in ec2.describe_addresses()["Addresses"]},
     }
 
 
