@@ -48,5 +48,6 @@ def test_a_small_sandbox_benchmark_runs_end_to_end(tmp_path):
     assert {f"{how}-{p.slug}" for p in load_catalog() for how in ("deploy", "cdk-deploy")} <= set(names)
     by_name = {s["name"]: s for s in results["scenarios"]}
     assert by_name["invoke-warm"]["requests"] == 10 and by_name["invoke-warm"]["status_codes"] == {"200": 10}
+    assert by_name["gateway-proxy-warm"]["status_codes"] == {"200": 10}
     assert by_name["invoke-cold"]["cold_starts"] == by_name["invoke-cold"]["requests"] == 5
     assert by_name["invoke-warm"]["cold_starts"] == 0

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -202,7 +203,10 @@ def run_load(
 
 
 # ---------------------------------------------------------------- the sandbox benchmark
-PROBE_HANDLER = b"def handler(event, context):\n    return {'echo': event}\n"
+PROBE_HANDLER = (
+    b"def handler(event, context):\n    return {'echo': event}\n\n\n"
+    b"def proxy(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n"
+)
 
 
 def _probe_zip() -> bytes:
@@ -292,14 +296,16 @@ def _bench_invocations(session: Any, info: Any, requests: int, concurrency: int)
     )["Role"]["Arn"]
     code = _probe_zip()
 
-    def create(name: str) -> None:
-        lambda_.create_function(
-            FunctionName=name,
-            Runtime=f"python{sys.version_info.major}.{sys.version_info.minor}",
-            Role=role,
-            Handler="probe.handler",
-            Code={"ZipFile": code},
-            Timeout=10,
+    def create(name: str, handler: str = "probe.handler") -> str:
+        return str(
+            lambda_.create_function(
+                FunctionName=name,
+                Runtime=f"python{sys.version_info.major}.{sys.version_info.minor}",
+                Role=role,
+                Handler=handler,
+                Code={"ZipFile": code},
+                Timeout=10,
+            )["FunctionArn"]
         )
 
     def invoke(name: str) -> tuple[str, float | None, bool]:
@@ -338,4 +344,32 @@ def _bench_invocations(session: Any, info: Any, requests: int, concurrency: int)
         concurrency,
         Scenario("invoke-warm-concurrent", f"Runtime overhead, warm, {concurrency} concurrent"),
     )
-    return [cold, warm, concurrent]
+    return [cold, warm, concurrent, _bench_gateway(session, info, create("bench-proxy", "probe.proxy"), requests)]
+
+
+def _bench_gateway(session: Any, info: Any, function_arn: str, requests: int) -> Scenario:
+    """Total latency of a request through the local API Gateway to a warm Lambda proxy integration."""
+    apigateway = session.client("apigateway")
+    api = apigateway.create_rest_api(name="bench")["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    resource = apigateway.create_resource(restApiId=api, parentId=root, pathPart="probe")["id"]
+    apigateway.put_method(restApiId=api, resourceId=resource, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(
+        restApiId=api,
+        resourceId=resource,
+        httpMethod="GET",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:{info.region}:lambda:path/2015-03-31/functions/{function_arn}/invocations",
+    )
+    apigateway.create_deployment(restApiId=api, stageName="bench")
+    url = f"{info.api_endpoint}/{api}/bench/probe"
+
+    def get() -> tuple[str, float | None, bool]:
+        began = time.monotonic()
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (the local gateway)
+            response.read()
+            return str(response.status), (time.monotonic() - began) * 1000, False
+
+    get()  # the function's cold start, not counted
+    return run_load(get, requests, 1, Scenario("gateway-proxy-warm", "Local API Gateway to Lambda proxy, warm (total)"))

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
@@ -34,6 +35,8 @@ def test_start_run_destroy_stop(tmp_path):
     assert started.returncode == 0, started.stderr
     status = json.loads(patterns("sandbox", "status", "--json", home=home).stdout)
     assert status["endpoint_url"].startswith("http://localhost:") and "main" in status["accounts"]
+    with urllib.request.urlopen(status["api_endpoint"] + "/") as index:  # noqa: S310 (the local gateway)
+        assert json.loads(index.read())["apis"] == []
     try:
         run = patterns("run", "s3-fanout", home=home)
         assert run.returncode == 0, run.stderr

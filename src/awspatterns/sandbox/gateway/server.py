@@ -208,7 +208,8 @@ def serve_gateway(gateway: LocalGateway) -> ThreadingHTTPServer:
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            self.wfile.write(reply.body)
+            if self.command != "HEAD":
+                self.wfile.write(reply.body)
 
         def _index(self) -> GatewayReply:
             host = self.headers.get("Host", "localhost")
