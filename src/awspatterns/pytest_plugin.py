@@ -35,11 +35,12 @@ def handler_loader() -> Callable[[str, str], ModuleType]:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Any]:
-    """A sandbox server for this test session (short async retry delays), stopped at the end."""
+    """A sandbox server for this test session, stopped at the end."""
     from awspatterns.sandbox import control
 
     with tempfile.TemporaryDirectory(prefix="awspatterns-sandbox-") as state_dir:
-        info = control.start(Path(state_dir), retry_delays_s=(0.2, 0.4))
+        # Short retry delays keep tests fast; long Firehose buffering keeps buffering observable (quiesce flushes).
+        info = control.start(Path(state_dir), retry_delays_s=(0.2, 0.4), firehose_interval_s=60)
         try:
             yield info
         finally:

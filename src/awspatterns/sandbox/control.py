@@ -113,11 +113,13 @@ def start(
     port: int | None = None,
     timeout_s: float = 60,
     retry_delays_s: tuple[float, ...] = (1.0, 2.0),
+    firehose_interval_s: float = 1.0,
 ) -> SandboxInfo:
     """Start the sandbox in the background (or return the one already running) and wait until it answers.
 
     ``retry_delays_s`` are the pauses between asynchronous invocation retries (Lambda waits about a minute, then
     two; the sandbox defaults to seconds, and tests use less).
+    ``firehose_interval_s`` caps how long Firehose buffers records (AWS: 60 to 900 seconds).
     """
     state_dir = state_dir or default_state_dir()
     if running := status(state_dir):
@@ -137,6 +139,8 @@ def start(
                 str(state_dir),
                 "--retry-delays",
                 ",".join(map(str, retry_delays_s)),
+                "--firehose-interval",
+                str(firehose_interval_s),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,

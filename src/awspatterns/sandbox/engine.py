@@ -17,9 +17,6 @@ from typing import Any
 
 from moto.awslambda import models as lambda_models
 from moto.awslambda.utils import get_backend as lambda_backend
-from moto.cloudformation import models as cfn_models_module
-from moto.cloudformation import parsing
-from moto.cloudformation.exceptions import ValidationError
 from moto.core.utils import unix_time_millis
 from moto.dynamodb.models import dynamodb_backends
 from moto.iam.access_control import PermissionResult
@@ -32,14 +29,11 @@ from moto.sns import models as sns_models
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
-from awspatterns.sandbox import cfn_apigateway, cfn_models, cfn_rds, data_api, eventbridge, firehose
+from awspatterns.sandbox import cfn_apigateway, cfn_models, cfn_rds, data_api, eventbridge, firehose, stack_lifecycle
 from awspatterns.sandbox.cfn_support import (
     CustomResources,
     SandboxUnsupported,
-    delete_in_dependency_order,
-    execute_change_set,
     install_custom_resources,
-    parse_and_create_resource_strict,
 )
 from awspatterns.sandbox.eventbridge import EventRouter
 from awspatterns.sandbox.native_resources import NATIVE_HANDLERS
@@ -75,17 +69,7 @@ PATCHED = (
     (KmsKey, "create_from_cloudformation_json"),
     (s3_notifications, "_get_s3_event"),
     (s3_notifications, "_send_sns_message"),
-    (parsing, "parse_and_create_resource"),
-    (parsing.ResourceMap, "delete"),
-    (parsing.ResourceMap, "_delete_resource"),
-    (cfn_models_module.Stack, "create_resources"),
-    (cfn_models_module.Stack, "parse_template"),
-    (cfn_models_module.Stack, "delete"),
-    (cfn_models_module.Stack, "_create_resource_map"),
-    (cfn_models_module.Stack, "_create_output_map"),
-    (cfn_models_module.CloudFormationBackend, "execute_change_set"),
-    (cfn_models_module.CloudFormationBackend, "delete_stack"),
-    (cfn_models_module.CloudFormationBackend, "_validate_export_uniqueness"),
+    *stack_lifecycle.PATCHED,
     *cfn_apigateway.PATCHED,
     *eventbridge.PATCHED,
     *cfn_rds.PATCHED,
@@ -97,12 +81,18 @@ PATCHED = (
 class SandboxEngine:
     """Everything the sandbox adds to moto, for one server process."""
 
-    def __init__(self, endpoint_url: str, work_dir: Path, retry_delays_s: tuple[float, ...] | None = None) -> None:
+    def __init__(
+        self,
+        endpoint_url: str,
+        work_dir: Path,
+        retry_delays_s: tuple[float, ...] | None = None,
+        firehose_interval_s: float = 1.0,
+    ) -> None:
         self.endpoint_url = endpoint_url
         self.runtime = LambdaRuntime(endpoint_url, work_dir)
         self.async_invoker = AsyncInvoker(self.invoke_function, self.deliver, retry_delays_s or DEFAULT_RETRY_DELAYS_S)
         self.postgres = PostgresServers()
-        self.firehose = firehose.FirehoseBuffers()
+        self.firehose = firehose.FirehoseBuffers(firehose_interval_s)
         self.data_api = data_api.DataApi()
         self.sqs_poller = SqsPoller(
             self._sqs_receive, self._sqs_invoke, self._sqs_delete, self._mapping_enabled, self._sqs_visible
@@ -142,7 +132,7 @@ class SandboxEngine:
         # moto evaluates bucket policies without their conditions, so a TLS-only Deny denies everything. Like
         # IAM policies, bucket policies are not enforced by the sandbox (a documented fidelity limit).
         replace(FakeBucket, "get_permission", lambda bucket, action, resource: PermissionResult.NEUTRAL)
-        self._wrap_stacks()
+        stack_lifecycle.install()
         self._fix_kms_key_policies()
         self.sqs_poller.start()
         self.stream_poller.start()
@@ -292,74 +282,6 @@ class SandboxEngine:
         replace(s3_notifications, "_get_s3_event", s3_event)
         replace(s3_notifications, "_send_sns_message", send_sns)
 
-    def _wrap_stacks(self) -> None:
-        """A stack that fails rolls back and says why; deletion goes in dependency order."""
-        original_create = cfn_models_module.Stack.create_resources
-        original_delete = cfn_models_module.Stack.delete
-        replace(
-            parsing, "parse_and_create_resource", parse_and_create_resource_strict(parsing.parse_and_create_resource)
-        )
-        replace(parsing.ResourceMap, "delete", delete_in_dependency_order)
-
-        def create_resources(stack: Any) -> None:
-            try:
-                original_create(stack)
-            except Exception as error:
-                reason = str(error) if isinstance(error, SandboxUnsupported) else f"{type(error).__name__}: {error}"
-                log.warning("stack %s failed: %s", stack.name, reason)
-                stack.status = "CREATE_FAILED"
-                stack._add_stack_event("CREATE_FAILED", resource_status_reason=reason)
-                try:
-                    delete_in_dependency_order(stack.resource_map)
-                    stack.status = "ROLLBACK_COMPLETE"
-                except Exception as rollback_error:
-                    stack.status = "ROLLBACK_FAILED"
-                    reason = f"{reason}; rollback failed: {rollback_error}"
-                stack._add_stack_event(stack.status, resource_status_reason=reason)
-
-        def delete(stack: Any) -> None:
-            try:
-                original_delete(stack)
-            except Exception as error:
-                stack.status = "DELETE_FAILED"
-                stack._add_stack_event("DELETE_FAILED", resource_status_reason=str(error))
-                raise
-
-        original_parse = cfn_models_module.Stack.parse_template
-
-        def parse_template(template: str) -> dict[str, Any]:
-            """A template that does not parse is a ValidationError, as in CloudFormation (moto answers 500)."""
-            try:
-                parsed = original_parse(template)
-            except Exception as error:
-                raise ValidationError(message=f"Template format error: {error}") from error
-            if not isinstance(parsed, dict) or not isinstance(parsed.get("Resources"), dict):
-                raise ValidationError(message="Template format error: the template needs a Resources mapping")
-            return parsed
-
-        replace(cfn_models_module.Stack, "create_resources", create_resources)
-        replace(cfn_models_module.Stack, "parse_template", staticmethod(parse_template))
-        replace(cfn_models_module.Stack, "delete", delete)
-        original_delete_stack = cfn_models_module.CloudFormationBackend.delete_stack
-
-        def delete_stack(backend: Any, name_or_stack_id: str) -> None:
-            """A deletion that fails leaves the stack in DELETE_FAILED, visible, and the call succeeds (moto
-            answered HTTP 500 and forgot the stack)."""
-            targets = [s for s in backend.stacks.values() if name_or_stack_id in (s.stack_id, s.name)]
-            try:
-                original_delete_stack(backend, name_or_stack_id)
-            except Exception:
-                for stack in targets:
-                    backend.stacks[stack.stack_id] = stack
-                    backend.deleted_stacks.pop(stack.stack_id, None)
-
-        replace(cfn_models_module.CloudFormationBackend, "delete_stack", delete_stack)
-        replace(
-            cfn_models_module.CloudFormationBackend,
-            "execute_change_set",
-            execute_change_set(cfn_models_module.CloudFormationBackend.execute_change_set),
-        )
-
     def _fix_kms_key_policies(self) -> None:
         """moto's CloudFormation stores a key policy as a dict, then fails parsing it on every KMS call."""
         original = KmsKey.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
@@ -475,11 +397,12 @@ class SandboxEngine:
         return None if esm is None else bool(esm.enabled)
 
     def quiescent(self, timeout_s: float = 30.0) -> bool:
-        """Wait until asynchronous invocations, SQS batches, stream records and Firehose buffers have drained (tests
-        use it to avoid sleeps)."""
+        """Wait until asynchronous invocations, SQS batches and stream records have drained, delivering what
+        Firehose buffers meanwhile (tests use it instead of sleeping)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            busy = self.sqs_poller.busy() or self.stream_poller.busy() or self.firehose.pending()
+            self.firehose.flush()  # each round, so records buffered by work still in flight are delivered too
+            busy = self.sqs_poller.busy() or self.stream_poller.busy()
             if self.async_invoker.idle(0.05) and not busy:
                 return True
         return False

@@ -104,11 +104,6 @@ class FirehoseBuffers:
         if full:
             self._deliver(buffer)
 
-    def pending(self) -> bool:
-        """Whether records wait in a buffer."""
-        with self._lock:
-            return bool(self._buffers)
-
     def _loop(self) -> None:
         while not self._stop.wait(0.1):
             now = time.monotonic()

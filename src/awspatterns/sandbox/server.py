@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--retry-delays", default="1,2", help="seconds between asynchronous invocation retries (Lambda: about 60,120)"
     )
+    parser.add_argument(
+        "--firehose-interval", type=float, default=1.0, help="longest Firehose buffering, seconds (AWS: 60 to 900)"
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -74,7 +77,9 @@ def main(argv: list[str] | None = None) -> None:
 
     endpoint_url = f"http://localhost:{args.port}"
     delays = tuple(float(d) for d in args.retry_delays.split(","))
-    engine = SandboxEngine(endpoint_url, args.state_dir / "work", retry_delays_s=delays)
+    engine = SandboxEngine(
+        endpoint_url, args.state_dir / "work", retry_delays_s=delays, firehose_interval_s=args.firehose_interval
+    )
     engine.install()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     moto.start()

@@ -1,0 +1,106 @@
+"""How the sandbox's CloudFormation runs a stack's life: creation that rolls back and says why, deletion in
+dependency order that leaves a failed stack in ``DELETE_FAILED``, templates that do not parse as a
+``ValidationError``, and CREATE change sets (what ``cdk deploy`` sends) that create the stack as ``CreateStack``
+does."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from moto.cloudformation import models as cfn_models_module
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import ValidationError
+
+from awspatterns.sandbox.cfn_support import (
+    SandboxUnsupported,
+    delete_in_dependency_order,
+    execute_change_set,
+    parse_and_create_resource_strict,
+)
+from awspatterns.sandbox.patching import replace
+
+log = logging.getLogger("awspatterns.sandbox")
+
+#: The moto internals this module replaces, wraps or calls (checked by the canary tests).
+PATCHED = (
+    (parsing, "parse_and_create_resource"),
+    (parsing.ResourceMap, "delete"),
+    (parsing.ResourceMap, "_delete_resource"),
+    (cfn_models_module.Stack, "create_resources"),
+    (cfn_models_module.Stack, "parse_template"),
+    (cfn_models_module.Stack, "delete"),
+    (cfn_models_module.Stack, "_create_resource_map"),
+    (cfn_models_module.Stack, "_create_output_map"),
+    (cfn_models_module.CloudFormationBackend, "execute_change_set"),
+    (cfn_models_module.CloudFormationBackend, "delete_stack"),
+    (cfn_models_module.CloudFormationBackend, "_validate_export_uniqueness"),
+)
+
+
+def install() -> None:
+    """A stack that fails rolls back and says why; deletion goes in dependency order and, when it fails, leaves
+    the stack in DELETE_FAILED; a CREATE change set creates the stack as CreateStack does."""
+    original_create = cfn_models_module.Stack.create_resources
+    original_delete = cfn_models_module.Stack.delete
+    replace(parsing, "parse_and_create_resource", parse_and_create_resource_strict(parsing.parse_and_create_resource))
+    replace(parsing.ResourceMap, "delete", delete_in_dependency_order)
+
+    def create_resources(stack: Any) -> None:
+        try:
+            original_create(stack)
+        except Exception as error:
+            reason = str(error) if isinstance(error, SandboxUnsupported) else f"{type(error).__name__}: {error}"
+            log.warning("stack %s failed: %s", stack.name, reason)
+            stack.status = "CREATE_FAILED"
+            stack._add_stack_event("CREATE_FAILED", resource_status_reason=reason)
+            try:
+                delete_in_dependency_order(stack.resource_map)
+                stack.status = "ROLLBACK_COMPLETE"
+            except Exception as rollback_error:
+                stack.status = "ROLLBACK_FAILED"
+                reason = f"{reason}; rollback failed: {rollback_error}"
+            stack._add_stack_event(stack.status, resource_status_reason=reason)
+
+    def delete(stack: Any) -> None:
+        try:
+            original_delete(stack)
+        except Exception as error:
+            stack.status = "DELETE_FAILED"
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=str(error))
+            raise
+
+    original_parse = cfn_models_module.Stack.parse_template
+
+    def parse_template(template: str) -> dict[str, Any]:
+        """A template that does not parse is a ValidationError, as in CloudFormation (moto answers 500)."""
+        try:
+            parsed = original_parse(template)
+        except Exception as error:
+            raise ValidationError(message=f"Template format error: {error}") from error
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("Resources"), dict):
+            raise ValidationError(message="Template format error: the template needs a Resources mapping")
+        return parsed
+
+    replace(cfn_models_module.Stack, "create_resources", create_resources)
+    replace(cfn_models_module.Stack, "parse_template", staticmethod(parse_template))
+    replace(cfn_models_module.Stack, "delete", delete)
+    original_delete_stack = cfn_models_module.CloudFormationBackend.delete_stack
+
+    def delete_stack(backend: Any, name_or_stack_id: str) -> None:
+        """A deletion that fails leaves the stack in DELETE_FAILED, visible, and the call succeeds (moto
+        answered HTTP 500 and forgot the stack)."""
+        targets = [s for s in backend.stacks.values() if name_or_stack_id in (s.stack_id, s.name)]
+        try:
+            original_delete_stack(backend, name_or_stack_id)
+        except Exception:
+            for stack in targets:
+                backend.stacks[stack.stack_id] = stack
+                backend.deleted_stacks.pop(stack.stack_id, None)
+
+    replace(cfn_models_module.CloudFormationBackend, "delete_stack", delete_stack)
+    replace(
+        cfn_models_module.CloudFormationBackend,
+        "execute_change_set",
+        execute_change_set(cfn_models_module.CloudFormationBackend.execute_change_set),
+    )
