@@ -80,6 +80,11 @@ def handler(event, context):
 """
 
 
+def queue_arn(session, url):
+    attributes = session.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return attributes["Attributes"]["QueueArn"]
+
+
 def output_queue(session, name="output"):
     return session.client("sqs").create_queue(QueueName=name)["QueueUrl"]
 

@@ -10,15 +10,9 @@ import random
 import re
 
 import pytest
-from lambda_code import RECORDER, create_function, drain, output_queue
+from lambda_code import RECORDER, create_function, drain, output_queue, queue_arn
 
 _accounts = itertools.count(random.randint(6 * 10**11, 7 * 10**11))
-
-
-def queue_arn(session, url):
-    return session.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
 
 
 def rule_to(session, targets, pattern=None, bus="default", name="rule"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 
-from lambda_code import create_function, drain, output_queue
+from lambda_code import create_function, drain, output_queue, queue_arn
 
 # Records each batch in OUTPUT; fails a batch holding a "poison" item; reports "partial" items as failures.
 STREAM_HANDLER = """
@@ -38,11 +38,6 @@ def table_with_stream(session, name="webhooks"):
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )["TableDescription"]
     return dynamodb, table["LatestStreamArn"]
-
-
-def queue_arn(session, url):
-    attributes = session.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return attributes["Attributes"]["QueueArn"]
 
 
 def records(batches):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import time
 
-from lambda_code import RECORDER, create_function, drain, output_queue
+from lambda_code import RECORDER, create_function, drain, output_queue, queue_arn
 
 
 def source_queue(session, visibility=1, max_receive=2):
     sqs = session.client("sqs")
     dlq = sqs.create_queue(QueueName="source-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = queue_arn(session, dlq)
     url = sqs.create_queue(
         QueueName="source",
         Attributes={
@@ -19,7 +19,7 @@ def source_queue(session, visibility=1, max_receive=2):
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive)}),
         },
     )["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = queue_arn(session, url)
     return url, arn, dlq
 
 
@@ -97,9 +97,7 @@ def test_an_invalid_batch_response_fails_the_whole_batch(account, quiesce):
 def test_async_invoke_returns_202_then_retries_and_sends_the_failure_to_its_destination(account, quiesce):
     output = output_queue(account)
     failures = output_queue(account, "failures")
-    failures_arn = account.client("sqs").get_queue_attributes(QueueUrl=failures, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    failures_arn = queue_arn(account, failures)
     function = create_function(account, "worker", RECORDER, environment={"OUTPUT": output})
     lambda_ = account.client("lambda")
     lambda_.put_function_event_invoke_config(
@@ -121,9 +119,7 @@ def test_async_invoke_returns_202_then_retries_and_sends_the_failure_to_its_dest
 def test_async_invoke_success_goes_to_the_success_destination(account, quiesce):
     output = output_queue(account)
     successes = output_queue(account, "successes")
-    arn = account.client("sqs").get_queue_attributes(QueueUrl=successes, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    arn = queue_arn(account, successes)
     function = create_function(account, "worker", RECORDER, environment={"OUTPUT": output})
     account.client("lambda").put_function_event_invoke_config(
         FunctionName=function, DestinationConfig={"OnSuccess": {"Destination": arn}}
@@ -137,9 +133,7 @@ def test_async_invoke_success_goes_to_the_success_destination(account, quiesce):
 def test_async_failures_without_a_destination_go_to_the_dead_letter_queue(account, quiesce):
     output = output_queue(account)
     dlq = output_queue(account, "function-dlq")
-    dlq_arn = account.client("sqs").get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    dlq_arn = queue_arn(account, dlq)
     function = create_function(
         account, "worker", RECORDER, environment={"OUTPUT": output}, DeadLetterConfig={"TargetArn": dlq_arn}
     )
@@ -173,7 +167,7 @@ def test_sns_invokes_lambda_asynchronously_with_the_real_topic_subject_and_attri
 def test_s3_events_carry_sequencer_and_version_id(account, quiesce):
     sqs = account.client("sqs")
     url = sqs.create_queue(QueueName="object-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = queue_arn(account, url)
     s3 = account.client("s3")
     s3.create_bucket(Bucket=f"bucket-{account.account_id}")
     bucket = f"bucket-{account.account_id}"

@@ -16,7 +16,7 @@ from moto.apigateway import models as apigateway_models
 from moto.apigateway.models import apigateway_backends
 from moto.core.common_models import CloudFormationModel
 
-from awspatterns.sandbox.cfn_models import _SandboxModel
+from awspatterns.sandbox.cfn_models import _SandboxModel, cfn_bool
 from awspatterns.sandbox.patching import add, replace
 
 #: The moto internals this module replaces (checked by the canary tests).
@@ -116,8 +116,8 @@ class ApiGatewayRequestValidator(_SandboxModel, CloudFormationModel):
         validator = _backend(account_id, region_name).create_request_validator(
             properties["RestApiId"],
             properties.get("Name") or resource_name,
-            _flag(properties.get("ValidateRequestBody")),
-            _flag(properties.get("ValidateRequestParameters")),
+            cfn_bool(properties.get("ValidateRequestBody")),
+            cfn_bool(properties.get("ValidateRequestParameters")),
         )
         return cls(validator.id, properties, account_id, region_name)
 
@@ -221,11 +221,6 @@ MODELS = (
 )
 
 
-def _flag(value: Any) -> bool:
-    """CloudFormation booleans arrive as JSON booleans or as the strings "true"/"false"."""
-    return value is True or str(value).lower() == "true"
-
-
 def create_method(
     cls: Any,
     /,
@@ -245,8 +240,8 @@ def create_method(
         resource_id=resource_id,
         method_type=http_method,
         authorization_type=properties.get("AuthorizationType", "NONE"),
-        api_key_required=_flag(properties.get("ApiKeyRequired")),
-        request_parameters={k: _flag(v) for k, v in (properties.get("RequestParameters") or {}).items()},
+        api_key_required=cfn_bool(properties.get("ApiKeyRequired")),
+        request_parameters={k: cfn_bool(v) for k, v in (properties.get("RequestParameters") or {}).items()},
         request_models=properties.get("RequestModels"),
         operation_name=properties.get("OperationName"),
         authorizer_id=properties.get("AuthorizerId"),

@@ -80,6 +80,11 @@ class _SandboxModel:
         raise NotImplementedError
 
 
+def cfn_bool(value: Any) -> bool:
+    """A CloudFormation boolean property: a JSON boolean or the string "true"/"false"."""
+    return value is True or str(value).lower() == "true"
+
+
 def _policy_json(document: Any) -> str:
     return document if isinstance(document, str) else json.dumps(document)
 

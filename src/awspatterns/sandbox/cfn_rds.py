@@ -20,7 +20,7 @@ from moto.rds.models import DBCluster, DBInstance, rds_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.models import ssm_backends
 
-from awspatterns.sandbox.cfn_models import _SandboxModel
+from awspatterns.sandbox.cfn_models import _SandboxModel, cfn_bool
 from awspatterns.sandbox.cfn_support import SandboxUnsupported
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.postgres import BUNDLED_MAJOR, PostgresServers
@@ -103,11 +103,11 @@ class SecretsManagerSecret(_SandboxModel, CloudFormationModel):
             password = backend.get_random_password(
                 password_length=int(generate.get("PasswordLength", 32)),
                 exclude_characters=generate.get("ExcludeCharacters", ""),
-                exclude_numbers=_flag(generate.get("ExcludeNumbers")),
-                exclude_punctuation=_flag(generate.get("ExcludePunctuation")),
-                exclude_uppercase=_flag(generate.get("ExcludeUppercase")),
-                exclude_lowercase=_flag(generate.get("ExcludeLowercase")),
-                include_space=_flag(generate.get("IncludeSpace")),
+                exclude_numbers=cfn_bool(generate.get("ExcludeNumbers")),
+                exclude_punctuation=cfn_bool(generate.get("ExcludePunctuation")),
+                exclude_uppercase=cfn_bool(generate.get("ExcludeUppercase")),
+                exclude_lowercase=cfn_bool(generate.get("ExcludeLowercase")),
+                include_space=cfn_bool(generate.get("IncludeSpace")),
                 require_each_included_type=generate.get("RequireEachIncludedType", True) not in (False, "false"),
             )
             password = json.loads(password)["RandomPassword"] if password.startswith("{") else password
@@ -215,7 +215,7 @@ class RdsDbCluster(_SandboxModel, CloudFormationModel):
                     "port": server.port,
                     "db_subnet_group_name": properties.get("DBSubnetGroupName"),
                     "vpc_security_group_ids": properties.get("VpcSecurityGroupIds", []),
-                    "storage_encrypted": _flag(properties.get("StorageEncrypted")),
+                    "storage_encrypted": cfn_bool(properties.get("StorageEncrypted")),
                     "kms_key_id": properties.get("KmsKeyId"),
                     "deletion_protection": False,
                     "tags": properties.get("Tags"),
@@ -224,7 +224,7 @@ class RdsDbCluster(_SandboxModel, CloudFormationModel):
         except Exception:
             servers().stop(cluster_key(account_id, region_name, identifier))  # no server without its cluster
             raise
-        cluster._enable_http_endpoint = _flag(properties.get("EnableHttpEndpoint"))
+        cluster._enable_http_endpoint = cfn_bool(properties.get("EnableHttpEndpoint"))
         cluster._sandbox_host = server.host  # type: ignore[attr-defined]
         cluster.status = "available"
         model = cls(identifier, properties, account_id, region_name)
@@ -255,10 +255,6 @@ class RdsDbCluster(_SandboxModel, CloudFormationModel):
 
 
 MODELS = (SecretsManagerSecret, SecretsManagerSecretTargetAttachment, RdsDbCluster)
-
-
-def _flag(value: Any) -> bool:
-    return value is True or str(value).lower() == "true"
 
 
 def install(postgres: PostgresServers) -> None:
@@ -302,7 +298,7 @@ def install(postgres: PostgresServers) -> None:
                 "engine": cluster.engine,
                 "engine_version": cluster.engine_version,
                 "db_instance_class": properties.get("DBInstanceClass", "db.serverless"),
-                "publicly_accessible": _flag(properties.get("PubliclyAccessible")),
+                "publicly_accessible": cfn_bool(properties.get("PubliclyAccessible")),
             }
         )
 

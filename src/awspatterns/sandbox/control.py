@@ -126,7 +126,7 @@ def start(
         return running
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "state.json").unlink(missing_ok=True)
-    port = port or _free_port()
+    port = port or free_port()
     with (state_dir / "server.log").open("ab") as log:
         process = subprocess.Popen(
             [
@@ -212,7 +212,8 @@ def _answers(endpoint_url: str) -> bool:
         return False
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -18,6 +17,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from awspatterns.sandbox.control import free_port
 
 log = logging.getLogger("awspatterns.sandbox.postgres")
 
@@ -80,7 +81,7 @@ class PostgresServers:
         with self._lock:
             root = self._prepare()
             directory = Path(tempfile.mkdtemp(prefix=f"{cluster_id[:40]}-", dir=root))
-            server = PostgresServer(cluster_id, directory, _free_port(), username, database or "postgres")
+            server = PostgresServer(cluster_id, directory, free_port(), username, database or "postgres")
             password_file = directory / "password"
             password_file.write_text(password)
             server.data_dir.mkdir()
@@ -144,9 +145,3 @@ class PostgresServers:
             self.stop(key)
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
