@@ -12,11 +12,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +22,8 @@ from typing import Any
 from moto.dynamodb.models import dynamodb_backends
 from moto.events.models import EventPattern
 from moto.kinesis.models import kinesis_backends
+
+from awspatterns.sandbox.polling import MappingPoller
 
 log = logging.getLogger("awspatterns.sandbox.streams")
 
@@ -181,7 +181,7 @@ class KinesisSource:
 Source = DynamoDBStreamSource | KinesisSource
 
 
-class StreamPoller:
+class StreamPoller(MappingPoller[Source]):
     """Polls every stream mapping on a background thread; one batch at a time per mapping, shards in order."""
 
     def __init__(
@@ -190,21 +190,15 @@ class StreamPoller:
         deliver: Callable[[str, str, str, str], None],
         is_enabled: Callable[[StreamMapping], bool | None],
         retry_delays_s: tuple[float, ...],
-        interval_s: float = 0.05,
     ) -> None:
+        super().__init__(is_enabled, "stream-poller", workers=4)
         self._invoke = invoke
         self._deliver = deliver
-        self._is_enabled = is_enabled
         self.retry_delays_s = retry_delays_s
-        self.interval_s = interval_s
-        self.sources: dict[str, Source] = {}
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stream-poller")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="stream-poller", daemon=True)
 
-    def start(self) -> None:
-        """Start polling in the background."""
-        self._thread.start()
+    def mapping_of(self, entry: Source) -> StreamMapping:
+        """The mapping a stream source is read for."""
+        return entry.mapping
 
     def add(self, source: Source, starting_position: str) -> None:
         """Start polling a mapping from ``TRIM_HORIZON`` (the oldest record) or ``LATEST`` (new records only)."""
@@ -213,11 +207,11 @@ class StreamPoller:
         mapping.checkpoints = {
             shard: position if starting_position == "LATEST" else -1 for shard, position in latest.items()
         }
-        self.sources[mapping.uuid] = source
+        self.entries[mapping.uuid] = source
 
     def busy(self) -> bool:
         """Whether a batch is in flight or records wait to be read."""
-        for source in list(self.sources.values()):
+        for source in list(self.entries.values()):
             mapping = source.mapping
             if mapping.busy:
                 return True
@@ -227,27 +221,11 @@ class StreamPoller:
                 return True
         return False
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            for source in list(self.sources.values()):
-                mapping = source.mapping
-                enabled = self._is_enabled(mapping)
-                if enabled is None:  # the mapping was deleted
-                    self.sources.pop(mapping.uuid, None)
-                elif enabled and not mapping.busy:
-                    mapping.busy = True
-                    self._pool.submit(self._poll_once, source)
-
-    def _poll_once(self, source: Source) -> None:
-        mapping = source.mapping
-        try:
-            for shard in source.latest():
-                mapping.checkpoints.setdefault(shard, -1)
-                self._poll_shard(source, shard)
-        except Exception:
-            log.exception("polling %s for %s failed", mapping.source_arn, mapping.function_arn)
-        finally:
-            mapping.busy = False
+    def poll(self, source: Source) -> None:
+        """Read each shard of the stream in turn."""
+        for shard in source.latest():
+            source.mapping.checkpoints.setdefault(shard, -1)
+            self._poll_shard(source, shard)
 
     def _poll_shard(self, source: Source, shard: str) -> None:
         mapping = source.mapping
@@ -361,11 +339,6 @@ class StreamPoller:
             },
         }
         self._deliver(mapping.account_id, mapping.region, mapping.on_failure_arn, json.dumps(record))
-
-    def stop(self) -> None:
-        """Stop polling."""
-        self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _iso(epoch: float) -> str:

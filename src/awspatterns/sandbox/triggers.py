@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from awspatterns.sandbox.polling import MappingPoller
 from awspatterns.sandbox.streams import matches_filters
 
 log = logging.getLogger("awspatterns.sandbox.triggers")
@@ -162,7 +163,7 @@ class SqsMapping:
     busy: bool = False
 
 
-class SqsPoller:
+class SqsPoller(MappingPoller[SqsMapping]):
     """Polls SQS queues for their Lambda event source mappings, as the Lambda service does."""
 
     def __init__(
@@ -172,53 +173,28 @@ class SqsPoller:
         delete: Callable[[SqsMapping, list[Any]], None],
         is_enabled: Callable[[SqsMapping], bool | None],
         visible: Callable[[SqsMapping], int],
-        interval_s: float = 0.05,
-        workers: int = 8,
     ) -> None:
+        super().__init__(is_enabled, "sqs-poller", workers=8)
         self._visible = visible
         self._receive = receive
         self._invoke = invoke
         self._delete = delete
-        self._is_enabled = is_enabled
-        self.interval_s = interval_s
-        self.mappings: dict[str, SqsMapping] = {}
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sqs-poller")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="sqs-poller", daemon=True)
-
-    def start(self) -> None:
-        """Start polling in the background."""
-        self._thread.start()
 
     def add(self, mapping: SqsMapping) -> None:
         """Start polling a mapping's queue."""
-        self.mappings[mapping.uuid] = mapping
+        self.entries[mapping.uuid] = mapping
 
     def busy(self) -> bool:
         """Whether an enabled mapping's queue has visible messages, or a batch is being processed."""
         # Visible messages are counted before the busy flag is read: a poll that starts in between sets the flag
         # before it receives, so the messages are seen one way or the other.
-        return any((self._is_enabled(m) and self._visible(m) > 0) or m.busy for m in list(self.mappings.values()))
+        return any((self._is_enabled(m) and self._visible(m) > 0) or m.busy for m in list(self.entries.values()))
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            for mapping in list(self.mappings.values()):
-                enabled = self._is_enabled(mapping)
-                if enabled is None:  # the mapping was deleted
-                    self.mappings.pop(mapping.uuid, None)
-                elif enabled and not mapping.busy:
-                    mapping.busy = True
-                    self._pool.submit(self._poll_once, mapping)
-
-    def _poll_once(self, mapping: SqsMapping) -> None:
-        try:
-            messages = self._collect(mapping)
-            if messages:
-                self._process(mapping, messages)
-        except Exception:
-            log.exception("polling %s for %s failed", mapping.queue_arn, mapping.function_arn)
-        finally:
-            mapping.busy = False
+    def poll(self, mapping: SqsMapping) -> None:
+        """Receive a batch and process it."""
+        messages = self._collect(mapping)
+        if messages:
+            self._process(mapping, messages)
 
     def _collect(self, mapping: SqsMapping) -> list[Any]:
         """Receive up to a batch, waiting up to the batching window for it to fill.
@@ -269,11 +245,6 @@ class SqsPoller:
                 return None
             ids.add(identifier)
         return ids
-
-    def stop(self) -> None:
-        """Stop polling."""
-        self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _for_filtering(mapping: SqsMapping, message: Any) -> dict[str, Any]:
