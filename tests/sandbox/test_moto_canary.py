@@ -13,9 +13,11 @@ from moto.cloudformation.custom_model import CustomModel
 from moto.core.common_models import CloudFormationModel
 from moto.sqs.models import Queue
 
-from awspatterns.sandbox import cfn_apigateway, cfn_models, cfn_rds, cfn_streaming, engine
+from awspatterns.sandbox import engine
+from awspatterns.sandbox.cloudformation import apigateway, custom_resources, registry, resources
+from awspatterns.sandbox.rds import cloudformation as rds_cloudformation
 
-ADDED_MODULES = (cfn_models, cfn_apigateway, cfn_rds, cfn_streaming)
+ADDED_MODULES = (*resources.MODULES, rds_cloudformation)
 
 
 def test_moto_is_the_pinned_version():
@@ -66,7 +68,7 @@ def test_resource_map_keeps_the_instance_state_dependency_ordered_deletion_reads
     assert "self._resource_json_map" in source and "self._parsed_resources" in source
 
 
-@pytest.mark.parametrize("model, attribute", cfn_models.REF_VALUES.items(), ids=lambda v: getattr(v, "__name__", v))
+@pytest.mark.parametrize("model, attribute", registry.REF_VALUES.items(), ids=lambda v: getattr(v, "__name__", v))
 def test_models_whose_ref_the_sandbox_supplies_still_lack_one_and_keep_the_value(model, attribute):
     assert not hasattr(model, "physical_resource_id"), f"moto now gives {model.__name__} a Ref value of its own"
     assert f"self.{attribute}" in inspect.getsource(model) or attribute in dict(inspect.getmembers(model))
@@ -88,6 +90,10 @@ def test_pgserver_still_ships_the_binaries_and_helper_the_sandbox_uses():
     assert callable(ensure_user_exists)
 
 
-@pytest.mark.parametrize("owner, attribute", cfn_apigateway.ADDED, ids=lambda v: getattr(v, "__name__", str(v)))
+@pytest.mark.parametrize(
+    "owner, attribute",
+    (*apigateway.ADDED, *custom_resources.ADDED),
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
 def test_what_the_sandbox_adds_to_moto_is_still_missing_there(owner, attribute):
     assert not hasattr(owner, attribute), f"moto now has {owner.__name__}.{attribute}: drop the sandbox's own"

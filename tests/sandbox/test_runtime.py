@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lambda_code import zip_code
 
-from awspatterns.sandbox.runtime import FunctionSpec, LambdaRuntime
+from awspatterns.sandbox.runtime.runtime import FunctionSpec, LambdaRuntime
 
 HANDLER = """
 import json, os, sys, time

@@ -6,7 +6,7 @@ import pytest
 
 from awspatterns.sandbox.control import SandboxInfo
 from awspatterns.sandbox.gateway.authorizers import policy_allows
-from awspatterns.sandbox.vtl import MappingError, render
+from awspatterns.sandbox.gateway.vtl import MappingError, render
 
 PARAMS = {"path": {"id": "7"}, "querystring": {"q": "x y"}, "header": {"X-Trace": "abc"}}
 

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 from awspatterns.errors import PatternsError
 from awspatterns.sandbox.accounts import ACCOUNTS, SandboxSession
+from awspatterns.sandbox.ports import free_port
 
 #: An API Gateway invoke URL, as stacks output it.
 EXECUTE_API_URL = re.compile(r"https://(?P<api>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/")
@@ -210,13 +210,6 @@ def _answers(endpoint_url: str) -> bool:
             return True
     except OSError:
         return False
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 __all__ = ["ACCOUNTS", "SandboxError", "SandboxInfo", "require", "start", "status", "stop"]

@@ -74,12 +74,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from awspatterns.sandbox.engine import SandboxEngine
     from awspatterns.sandbox.gateway.server import LocalGateway, serve_gateway
+    from awspatterns.sandbox.subsystem import EngineSettings
 
     endpoint_url = f"http://localhost:{args.port}"
     delays = tuple(float(d) for d in args.retry_delays.split(","))
-    engine = SandboxEngine(
-        endpoint_url, args.state_dir / "work", retry_delays_s=delays, firehose_interval_s=args.firehose_interval
-    )
+    settings = EngineSettings(retry_delays_s=delays, firehose_interval_s=args.firehose_interval)
+    engine = SandboxEngine(endpoint_url, args.state_dir / "work", settings)
     engine.install()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     moto.start()

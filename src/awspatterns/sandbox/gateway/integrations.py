@@ -18,7 +18,7 @@ from botocore.credentials import Credentials
 
 from awspatterns.sandbox.gateway.authorizers import function_arn
 from awspatterns.sandbox.gateway.messages import GatewayError, GatewayReply, GatewayRequest
-from awspatterns.sandbox.vtl import MappingError, render
+from awspatterns.sandbox.gateway.vtl import MappingError, render
 
 #: ``arn:aws:apigateway:<region>:<service>:path/<path>`` or ``...:action/<Action>``
 SERVICE_URI = re.compile(

@@ -25,7 +25,7 @@ from awspatterns.sandbox.gateway.messages import (
     GatewayRequest,
 )
 from awspatterns.sandbox.gateway.routing import Route, all_apis, route
-from awspatterns.sandbox.vtl import MappingError, render
+from awspatterns.sandbox.gateway.vtl import MappingError, render
 
 log = logging.getLogger("awspatterns.sandbox.gateway")
 

@@ -18,12 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from awspatterns.sandbox.control import free_port
+from awspatterns.sandbox.ports import free_port
 
-log = logging.getLogger("awspatterns.sandbox.postgres")
+log = logging.getLogger("awspatterns.sandbox.rds.postgres")
+
+__all__ = ["BUNDLED_MAJOR", "PostgresServer", "PostgresServers", "cluster_key"]
 
 #: The PostgreSQL major version pgserver bundles (RDS reports the cluster's own engine version).
 BUNDLED_MAJOR = 16
+
+
+def cluster_key(account_id: str, region_name: str, cluster_id: str) -> str:
+    """The key of a cluster's PostgreSQL server (unique across accounts and regions)."""
+    return f"{account_id}/{region_name}/{cluster_id}"
 
 
 def _binaries() -> Path:
@@ -139,7 +146,11 @@ class PostgresServers:
             log.warning("stopping PostgreSQL of %s: %s", server.cluster_id, error)
         shutil.rmtree(server.directory, ignore_errors=True)
 
-    def stop_all(self) -> None:
+    def busy(self) -> bool:
+        """Servers do no background work of the sandbox's: never busy."""
+        return False
+
+    def shutdown(self) -> None:
         """Stop every server (the sandbox is shutting down)."""
         for key in list(self._servers):
             self.stop(key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
@@ -20,10 +20,12 @@ from moto.rds.models import DBCluster, DBInstance, rds_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.models import ssm_backends
 
-from awspatterns.sandbox.cfn_models import _SandboxModel, cfn_bool
-from awspatterns.sandbox.cfn_support import SandboxUnsupported
+from awspatterns.sandbox.cloudformation.base import SandboxModel, cfn_bool
+from awspatterns.sandbox.errors import SandboxUnsupported
 from awspatterns.sandbox.patching import replace
-from awspatterns.sandbox.postgres import BUNDLED_MAJOR, PostgresServers
+from awspatterns.sandbox.rds.postgres import BUNDLED_MAJOR, PostgresServers, cluster_key
+
+__all__ = ["MODELS", "PATCHED", "install", "resolve_dynamic_references"]
 
 #: The moto internals this module replaces (checked by the canary tests).
 PATCHED = (
@@ -34,19 +36,6 @@ PATCHED = (
 
 DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(?P<service>secretsmanager|ssm):(?P<reference>[^}]*)\}\}")
 DATABASE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
-
-_servers: PostgresServers | None = None
-
-
-def servers() -> PostgresServers:
-    """The PostgreSQL servers of this sandbox (set by :func:`install`)."""
-    assert _servers is not None, "cfn_rds.install() was not called"
-    return _servers
-
-
-def cluster_key(account_id: str, region_name: str, cluster_id: str) -> str:
-    """The key of a cluster's PostgreSQL server."""
-    return f"{account_id}/{region_name}/{cluster_id}"
 
 
 # ------------------------------------------------------------------ dynamic references
@@ -82,7 +71,7 @@ def resolve_dynamic_references(value: Any, account_id: str, region_name: str) ->
 
 
 # ------------------------------------------------------------------ Secrets Manager
-class SecretsManagerSecret(_SandboxModel, CloudFormationModel):
+class SecretsManagerSecret(SandboxModel, CloudFormationModel):
     """``AWS::SecretsManager::Secret`` with ``SecretString`` or ``GenerateSecretString``; ``Ref`` is the ARN."""
 
     ATTRIBUTES = ("Id",)
@@ -142,7 +131,7 @@ class SecretsManagerSecret(_SandboxModel, CloudFormationModel):
             )
 
 
-class SecretsManagerSecretTargetAttachment(_SandboxModel, CloudFormationModel):
+class SecretsManagerSecretTargetAttachment(SandboxModel, CloudFormationModel):
     """``AWS::SecretsManager::SecretTargetAttachment``: adds the cluster's connection fields to its secret."""
 
     @staticmethod
@@ -176,10 +165,12 @@ class SecretsManagerSecretTargetAttachment(_SandboxModel, CloudFormationModel):
 
 
 # ------------------------------------------------------------------ Aurora PostgreSQL
-class RdsDbCluster(_SandboxModel, CloudFormationModel):
+class RdsDbCluster(SandboxModel, CloudFormationModel):
     """``AWS::RDS::DBCluster`` for ``aurora-postgresql``: a real PostgreSQL server with the master credentials."""
 
     ATTRIBUTES = ("Endpoint.Address", "Endpoint.Port", "ReadEndpoint.Address", "DBClusterArn", "DBClusterResourceId")
+    #: The engine's PostgreSQL servers, one per cluster (bound by :func:`install`).
+    postgres: ClassVar[PostgresServers]
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -200,7 +191,7 @@ class RdsDbCluster(_SandboxModel, CloudFormationModel):
         username, password = properties.get("MasterUsername"), properties.get("MasterUserPassword")
         if not username or not password:
             raise SandboxUnsupported("a cluster needs MasterUsername and MasterUserPassword in the sandbox")
-        server = servers().start(
+        server = cls.postgres.start(
             cluster_key(account_id, region_name, identifier), identifier, username, password, database
         )
         try:
@@ -222,7 +213,7 @@ class RdsDbCluster(_SandboxModel, CloudFormationModel):
                 }
             )
         except Exception:
-            servers().stop(cluster_key(account_id, region_name, identifier))  # no server without its cluster
+            cls.postgres.stop(cluster_key(account_id, region_name, identifier))  # no server without its cluster
             raise
         cluster._enable_http_endpoint = cfn_bool(properties.get("EnableHttpEndpoint"))
         cluster._sandbox_host = server.host  # type: ignore[attr-defined]
@@ -251,16 +242,16 @@ class RdsDbCluster(_SandboxModel, CloudFormationModel):
                 if getattr(instance, "db_cluster_identifier", None) == self.physical_resource_id:
                     backend.delete_db_instance(instance.db_instance_identifier)
             backend.delete_db_cluster(self.physical_resource_id)
-        servers().stop(cluster_key(self.account_id, self.region_name, self.physical_resource_id))
+        self.postgres.stop(cluster_key(self.account_id, self.region_name, self.physical_resource_id))
 
 
 MODELS = (SecretsManagerSecret, SecretsManagerSecretTargetAttachment, RdsDbCluster)
 
 
 def install(postgres: PostgresServers) -> None:
-    """Resolve dynamic references, make cluster members creatable and cluster endpoints local."""
-    global _servers
-    _servers = postgres
+    """Resolve dynamic references, make cluster members creatable and cluster endpoints local; clusters get their
+    PostgreSQL servers from ``postgres``."""
+    RdsDbCluster.postgres = postgres
     original_parse = parsing.parse_resource
     original_instance = DBInstance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
     original_endpoint: Any = DBCluster.endpoint

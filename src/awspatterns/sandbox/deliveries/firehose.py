@@ -21,16 +21,25 @@ from typing import Any
 from moto.firehose.models import FirehoseBackend
 from moto.s3.models import s3_backends
 
+from awspatterns.sandbox.arns import Arn
 from awspatterns.sandbox.patching import replace
+from awspatterns.sandbox.subsystem import Engine, Patched
 
-log = logging.getLogger("awspatterns.sandbox.firehose")
+log = logging.getLogger("awspatterns.sandbox.deliveries.firehose")
 
 #: The moto internals this module replaces (checked by the canary tests).
-PATCHED = ((FirehoseBackend, "put_s3_records"),)
+PATCHED: Patched = ((FirehoseBackend, "put_s3_records"),)
 
 #: Java DateTimeFormatter letters Firehose prefixes use, as strftime directives.
 DATE_PATTERNS = (("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S"))
 EXPRESSION = re.compile(r"!\{(?P<namespace>timestamp|firehose):(?P<value>[^}]*)\}")
+
+
+def install(engine: Engine) -> None:
+    """Buffer Firehose records per stream (bounded by the engine's Firehose interval) instead of writing each call."""
+    buffers = FirehoseBuffers(engine.settings.firehose_interval_s)
+    buffers.install()
+    engine.add_component(buffers)
 
 
 @dataclass
@@ -126,7 +135,7 @@ class FirehoseBuffers:
             data, key = gzip.compress(data), key + ".gz"
         elif compression != "UNCOMPRESSED":
             log.warning("%s: compression %s is not applied by the sandbox", buffer.stream, compression)
-        bucket = destination["BucketARN"].split(":")[-1]
+        bucket = Arn.parse(destination["BucketARN"]).resource
         try:
             s3_backends[buffer.account_id][buffer.partition].put_object(bucket, key, data)
         except Exception:
@@ -140,7 +149,12 @@ class FirehoseBuffers:
         for buffer in ready:
             self._deliver(buffer)
 
-    def stop(self) -> None:
+    def busy(self) -> bool:
+        """Deliver every buffer now, so waiting for quiet never waits for a buffering interval; then idle."""
+        self.flush()
+        return False
+
+    def shutdown(self) -> None:
         """Deliver what is buffered and stop."""
         self._stop.set()
         self.flush()

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("awspatterns.sandbox.runtime")
+log = logging.getLogger("awspatterns.sandbox.runtime.runtime")
 
 WORKER = Path(__file__).with_name("worker.py")
 #: Lambda keeps at most 4 KiB of log tail for ``LogType=Tail``; a CloudWatch event holds at most 256 KiB.

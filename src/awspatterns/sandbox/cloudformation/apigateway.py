@@ -16,21 +16,22 @@ from moto.apigateway import models as apigateway_models
 from moto.apigateway.models import apigateway_backends
 from moto.core.common_models import CloudFormationModel
 
-from awspatterns.sandbox.cfn_models import _SandboxModel, cfn_bool
+from awspatterns.sandbox.cloudformation.base import SandboxModel, cfn_bool
 from awspatterns.sandbox.patching import add, replace
+from awspatterns.sandbox.subsystem import Engine, Patched
 
 #: The moto internals this module replaces (checked by the canary tests).
-PATCHED = ((apigateway_models.Method, "create_from_cloudformation_json"),)
+PATCHED: Patched = ((apigateway_models.Method, "create_from_cloudformation_json"),)
 
 #: Added to moto's RestAPI, which a stack deletion left behind.
-ADDED = ((apigateway_models.RestAPI, "delete"),)
+ADDED: Patched = ((apigateway_models.RestAPI, "delete"),)
 
 
 def _backend(account_id: str, region_name: str) -> Any:
     return apigateway_backends[account_id][region_name]
 
 
-class ApiGatewayStage(_SandboxModel, CloudFormationModel):
+class ApiGatewayStage(SandboxModel, CloudFormationModel):
     """``AWS::ApiGateway::Stage``: a named stage pointing at a deployment, with its variables."""
 
     @staticmethod
@@ -59,7 +60,7 @@ class ApiGatewayStage(_SandboxModel, CloudFormationModel):
             )
 
 
-class ApiGatewayAuthorizer(_SandboxModel, CloudFormationModel):
+class ApiGatewayAuthorizer(SandboxModel, CloudFormationModel):
     """``AWS::ApiGateway::Authorizer``: TOKEN, REQUEST or Cognito authorizers, ``Ref`` is the authorizer id."""
 
     ATTRIBUTES = ("AuthorizerId",)
@@ -99,7 +100,7 @@ class ApiGatewayAuthorizer(_SandboxModel, CloudFormationModel):
             )
 
 
-class ApiGatewayRequestValidator(_SandboxModel, CloudFormationModel):
+class ApiGatewayRequestValidator(SandboxModel, CloudFormationModel):
     """``AWS::ApiGateway::RequestValidator``: which parts of a request the gateway validates."""
 
     ATTRIBUTES = ("RequestValidatorId",)
@@ -131,7 +132,7 @@ class ApiGatewayRequestValidator(_SandboxModel, CloudFormationModel):
             )
 
 
-class ApiGatewayModel(_SandboxModel, CloudFormationModel):
+class ApiGatewayModel(SandboxModel, CloudFormationModel):
     """``AWS::ApiGateway::Model``: a JSON schema for request validation; ``Ref`` is the model name."""
 
     @staticmethod
@@ -161,7 +162,7 @@ class ApiGatewayModel(_SandboxModel, CloudFormationModel):
             )
 
 
-class ApiGatewayGatewayResponse(_SandboxModel, CloudFormationModel):
+class ApiGatewayGatewayResponse(SandboxModel, CloudFormationModel):
     """``AWS::ApiGateway::GatewayResponse``: the status, headers and body of the gateway's own errors."""
 
     @staticmethod
@@ -189,7 +190,7 @@ class ApiGatewayGatewayResponse(_SandboxModel, CloudFormationModel):
             )
 
 
-class ApiGatewayAccount(_SandboxModel, CloudFormationModel):
+class ApiGatewayAccount(SandboxModel, CloudFormationModel):
     """``AWS::ApiGateway::Account``: the role API Gateway logs to CloudWatch with (recorded, nothing else)."""
 
     @staticmethod
@@ -291,7 +292,7 @@ def _delete_rest_api(api: Any, account_id: str, region_name: str) -> None:
     _backend(account_id, region_name).delete_rest_api(api.id)
 
 
-def install() -> None:
+def install(engine: Engine) -> None:
     """Replace moto's lossy ``Method`` creation; let a stack deletion delete its REST API."""
     replace(apigateway_models.Method, "create_from_cloudformation_json", classmethod(create_method))
     add(apigateway_models.RestAPI, "delete", _delete_rest_api)

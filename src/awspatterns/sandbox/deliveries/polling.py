@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-log = logging.getLogger("awspatterns.sandbox.polling")
+log = logging.getLogger("awspatterns.sandbox.deliveries.polling")
 
 Entry = TypeVar("Entry")
 
@@ -40,7 +40,11 @@ class MappingPoller(Generic[Entry]):
         """Start polling in the background."""
         self._thread.start()
 
-    def stop(self) -> None:
+    def busy(self) -> bool:
+        """Whether work waits or is in flight for any mapping."""
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
         """Stop polling."""
         self._stop.set()
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -3,12 +3,16 @@ runtime): the sandbox does what they do, natively, as ``CustomResources`` handle
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from moto.ec2.models import ec2_backends
 from moto.s3.models import s3_backends
 
-from awspatterns.sandbox.cfn_support import NativeHandler
+__all__ = ["NATIVE_HANDLERS", "NativeHandler"]
+
+#: A native handler: ``(request_type, properties, account_id, region) -> Data``.
+NativeHandler = Callable[[str, dict[str, Any], str, str], dict[str, Any]]
 
 
 def auto_delete_objects(request_type: str, properties: dict[str, Any], account_id: str, region: str) -> dict[str, Any]:

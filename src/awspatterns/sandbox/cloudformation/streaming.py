@@ -10,11 +10,11 @@ from moto.core.common_models import CloudFormationModel
 from moto.firehose.models import firehose_backends
 from moto.logs.models import logs_backends
 
-from awspatterns.sandbox.cfn_models import _SandboxModel
-from awspatterns.sandbox.cfn_support import SandboxUnsupported
+from awspatterns.sandbox.cloudformation.base import SandboxModel
+from awspatterns.sandbox.errors import SandboxUnsupported
 
 
-class FirehoseDeliveryStream(_SandboxModel, CloudFormationModel):
+class FirehoseDeliveryStream(SandboxModel, CloudFormationModel):
     """``AWS::KinesisFirehose::DeliveryStream`` with a direct-put source and an S3 destination."""
 
     ATTRIBUTES = ("Arn",)
@@ -68,7 +68,7 @@ class FirehoseDeliveryStream(_SandboxModel, CloudFormationModel):
             firehose_backends[self.account_id][self.region_name].delete_delivery_stream(self.physical_resource_id)
 
 
-class LogsSubscriptionFilter(_SandboxModel, CloudFormationModel):
+class LogsSubscriptionFilter(SandboxModel, CloudFormationModel):
     """``AWS::Logs::SubscriptionFilter``: a log group's events go to Lambda, Firehose or Kinesis."""
 
     @staticmethod
@@ -97,7 +97,7 @@ class LogsSubscriptionFilter(_SandboxModel, CloudFormationModel):
             )
 
 
-class LogsLogStream(_SandboxModel, CloudFormationModel):
+class LogsLogStream(SandboxModel, CloudFormationModel):
     """``AWS::Logs::LogStream``."""
 
     @staticmethod

@@ -27,12 +27,14 @@ from moto.events.models import events_backends
 from moto.logs.models import logs_backends
 from moto.sqs.models import sqs_backends
 
+from awspatterns.sandbox.arns import Arn
 from awspatterns.sandbox.patching import replace
+from awspatterns.sandbox.subsystem import Engine, Patched
 
-log = logging.getLogger("awspatterns.sandbox.eventbridge")
+log = logging.getLogger("awspatterns.sandbox.deliveries.eventbridge")
 
 #: The moto internals this module replaces (checked by the canary tests).
-PATCHED = (
+PATCHED: Patched = (
     (events_models.Rule, "send_to_targets"),
     (events_models.Rule, "_send_to_events_archive"),
     (Alarm, "update_state"),
@@ -56,7 +58,7 @@ def _account_of(principal: Any) -> set[str]:
     """The accounts a policy principal names (``*`` for anyone)."""
     values = principal.get("AWS", []) if isinstance(principal, dict) else principal
     values = [values] if isinstance(values, str) else values
-    return {"*" if v == "*" else v.split(":")[4] if v.startswith("arn:") else v for v in values}
+    return {"*" if v == "*" else Arn.parse(v).account if v.startswith("arn:") else v for v in values}
 
 
 def _conditions_hold(condition: dict[str, Any] | None, sender_account: str) -> bool:
@@ -101,6 +103,11 @@ def bus_admits(bus: Any, sender_account: str) -> bool:
     return allowed
 
 
+def install(engine: Engine) -> None:
+    """Route rule deliveries and alarm state changes through an :class:`EventRouter`."""
+    EventRouter(engine.deliver).install()
+
+
 class EventRouter:
     """Routes events from buses to targets; installed into moto by :meth:`install`."""
 
@@ -139,19 +146,20 @@ class EventRouter:
 
     def _send(self, rule: Any, target: dict[str, Any], event: dict[str, Any], hops: int) -> None:
         arn: str = target["Arn"]
-        service, region, account = arn.split(":")[2], arn.split(":")[3], arn.split(":")[4]
-        if service == "events" and ":event-bus/" in arn:
-            self.put_on_bus(account, region, arn.rsplit("/", 1)[-1], event, sender=rule.account_id, hops=hops + 1)
+        parsed = Arn.parse(arn)
+        service, region, account = parsed.service, parsed.region, parsed.account
+        if service == "events" and parsed.resource.startswith("event-bus/"):
+            self.put_on_bus(account, region, parsed.name, event, sender=rule.account_id, hops=hops + 1)
             return
         payload = _payload(target, event, rule)
         if service in {"lambda", "sqs", "sns"}:
             self._deliver(rule.account_id, rule.region_name, arn, payload)
         elif service == "logs":
             logs = logs_backends[account][region]
-            group, stream = arn.split(":")[6], event["id"]
+            group, stream = parsed.resource.split(":")[1], event["id"]
             logs.create_log_stream(group, stream)
             logs.put_log_events(group, stream, [{"timestamp": int(time.time() * 1000), "message": payload}])
-        elif service == "events" and arn.count(":") == 4:  # an archive's own rule, set up by moto
+        elif service == "events" and not parsed.resource:  # an archive's own rule, set up by moto
             archive_arn = json.loads(payload)["archive-arn"]
             rule._send_to_events_archive(archive_arn.split("/")[-1], event)
         else:
@@ -177,15 +185,15 @@ class EventRouter:
         log.warning("rule %s could not deliver to %s: %s %s", rule.arn, target["Arn"], code, message)
         if not queue_arn:
             return
-        _, _, _, region, account, name = queue_arn.split(":")
+        queue = Arn.parse(queue_arn)
         attributes = {
             "RULE_ARN": rule.arn,
             "TARGET_ARN": target["Arn"],
             "ERROR_CODE": code,
             "ERROR_MESSAGE": message[:256],
         }
-        sqs_backends[account][region].send_message(
-            name,
+        sqs_backends[queue.account][queue.region].send_message(
+            queue.name,
             json.dumps(event, default=str),
             message_attributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
         )
@@ -193,7 +201,8 @@ class EventRouter:
     # ------------------------------------------------------------------ CloudWatch alarms
     def emit_alarm_change(self, alarm: Any, previous: dict[str, Any]) -> None:
         """Put ``CloudWatch Alarm State Change`` on the alarm account's default bus."""
-        _, _, _, region, account, *_ = alarm.alarm_arn.split(":")
+        alarm_arn = Arn.parse(alarm.alarm_arn)
+        region, account = alarm_arn.region, alarm_arn.account
         now = time.time()
         event = {
             "version": "0",

@@ -26,10 +26,13 @@ from moto.rdsdata import urls as rdsdata_urls
 from moto.rdsdata.responses import RDSDataServiceResponse
 from moto.secretsmanager.models import secretsmanager_backends
 
-from awspatterns.sandbox.cfn_rds import cluster_key, servers
+from awspatterns.sandbox.arns import Arn
 from awspatterns.sandbox.patching import add, replace
+from awspatterns.sandbox.rds.postgres import PostgresServers, cluster_key
 
 #: The moto internals this module replaces or extends (checked by the canary tests).
+__all__ = ["PATCHED", "DataApi", "install"]
+
 PATCHED = ((RDSDataServiceResponse, "execute_statement"), (rdsdata_urls, "url_paths"))
 
 #: The Data API refuses results larger than this.
@@ -78,21 +81,25 @@ def bad_request(message: str) -> JsonRESTError:
 class DataApi:
     """Connections per cluster, database and user; open transactions by id."""
 
-    def __init__(self) -> None:
+    def __init__(self, postgres: PostgresServers) -> None:
+        self._postgres = postgres
         self._idle: dict[tuple[str, str, str, str], list[psycopg.Connection[Any]]] = {}
         self._transactions: dict[str, tuple[tuple[str, str, str, str], psycopg.Connection[Any]]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ connections
     def _connect(self, account: str, region: str, resource_arn: str, secret_arn: str, database: str | None) -> Any:
-        cluster_id = resource_arn.rsplit(":", 1)[-1]
+        try:
+            cluster_id = Arn.parse(resource_arn).name
+        except ValueError:
+            raise bad_request(f"{resource_arn!r} is not a cluster ARN") from None
         clusters = rds_backends[account][region].clusters
         cluster = clusters.get(cluster_id)
         if cluster is None:
             raise bad_request(f"Cluster {resource_arn} does not exist")
         if not cluster.enable_http_endpoint:
             raise bad_request(f"HttpEndpoint is not enabled for cluster {cluster_id}")
-        server = servers().get(cluster_key(account, region, cluster_id))
+        server = self._postgres.get(cluster_key(account, region, cluster_id))
         if server is None:
             raise bad_request(f"Cluster {cluster_id} has no database server in the sandbox")
         try:
@@ -226,7 +233,11 @@ class DataApi:
         fields = [_field(v) for v in cursor.fetchone() or ()] if cursor.description else []
         return {"generatedFields": fields}
 
-    def close(self) -> None:
+    def busy(self) -> bool:
+        """Statements run inside the API call: never busy in the background."""
+        return False
+
+    def shutdown(self) -> None:
         """Close every connection (the sandbox is stopping)."""
         with self._lock:
             connections = [c for pool in self._idle.values() for c in pool]

@@ -20,26 +20,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.dynamodb.models import dynamodb_backends
-from moto.events.models import EventPattern
 from moto.kinesis.models import kinesis_backends
 
-from awspatterns.sandbox.polling import MappingPoller
+from awspatterns.sandbox.deliveries.polling import MappingPoller
+from awspatterns.sandbox.event_filters import matches_filters
 
-log = logging.getLogger("awspatterns.sandbox.streams")
-
-
-def matches_filters(filters: list[dict[str, Any]], record: dict[str, Any]) -> bool:
-    """Whether a record passes an event source mapping's ``FilterCriteria`` (no filters: every record does).
-    Patterns use EventBridge's syntax and apply to the record as Lambda presents it, with JSON payloads
-    (an SQS ``body``, a Kinesis ``data``) decoded first."""
-    if not filters:
-        return True
-    return any(EventPattern.load(f["Pattern"]).matches_event(record) for f in filters)  # type: ignore[arg-type]
-
-
-def filter_criteria(spec: Any) -> list[dict[str, Any]]:
-    """The filters of a mapping's ``FilterCriteria`` property."""
-    return list((spec or {}).get("Filters") or [])
+log = logging.getLogger("awspatterns.sandbox.deliveries.streams")
 
 
 @dataclass

@@ -12,6 +12,9 @@ from typing import Any
 from moto.ec2.models import ec2_backends
 from moto.iam.models import iam_backends
 
+from awspatterns.sandbox.cloudformation.dependencies import creation_order
+from awspatterns.sandbox.errors import SandboxUnsupported
+
 Deleter = Callable[[Any, str, str], None]
 
 
@@ -82,3 +85,24 @@ DELETERS: dict[str, Deleter] = {
     "AWS::EC2::VPCEndpoint": _vpc_endpoint,
     "AWS::IAM::ManagedPolicy": _managed_policy,
 }
+
+
+def delete_in_dependency_order(resource_map: Any) -> None:
+    """Replacement of ``ResourceMap.delete``: dependents first, as CloudFormation does; a failure names the
+    resource and stops the deletion (the stack is then DELETE_FAILED)."""
+    for logical_id in reversed(creation_order(resource_map._resource_json_map)):
+        resource_json = resource_map._resource_json_map[logical_id]
+        if resource_json.get("DeletionPolicy") == "Retain":
+            continue
+        parsed = resource_map._parsed_resources.get(logical_id)
+        if parsed is None or isinstance(parsed, str):
+            continue
+        try:
+            deleter = DELETERS.get(resource_json["Type"])
+            if deleter is not None:
+                deleter(parsed, resource_map._account_id, resource_map._region_name)
+            else:
+                resource_map._delete_resource(parsed, resource_json)
+        except Exception as error:
+            raise SandboxUnsupported(f"could not delete {logical_id} ({resource_json['Type']}): {error}") from error
+        resource_map._parsed_resources.pop(logical_id)

@@ -6,24 +6,25 @@ does."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from moto.cloudformation import models as cfn_models_module
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 
-from awspatterns.sandbox.cfn_support import (
-    SandboxUnsupported,
-    delete_in_dependency_order,
-    execute_change_set,
-    parse_and_create_resource_strict,
-)
+from awspatterns.sandbox.cloudformation.change_sets import execute_change_set
+from awspatterns.sandbox.cloudformation.deletion import delete_in_dependency_order
+from awspatterns.sandbox.errors import SandboxUnsupported
 from awspatterns.sandbox.patching import replace
+from awspatterns.sandbox.subsystem import Engine, Patched
 
-log = logging.getLogger("awspatterns.sandbox")
+log = logging.getLogger("awspatterns.sandbox.cloudformation")
+
+__all__ = ["PATCHED", "install", "parse_and_create_resource_strict"]
 
 #: The moto internals this module replaces, wraps or calls (checked by the canary tests).
-PATCHED = (
+PATCHED: Patched = (
     (parsing, "parse_and_create_resource"),
     (parsing.ResourceMap, "delete"),
     (parsing.ResourceMap, "_delete_resource"),
@@ -38,7 +39,30 @@ PATCHED = (
 )
 
 
-def install() -> None:
+def parse_and_create_resource_strict(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap moto's resource creation so an unsupported type fails the stack instead of being skipped."""
+
+    def create(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
+        resource_type = resource_json["Type"]
+        supported = (
+            resource_type.startswith("Custom::")
+            or resource_type == "AWS::CloudFormation::CustomResource"
+            or resource_type in parsing.NULL_MODELS
+            or resource_type in parsing.get_model_map()
+        )
+        if not supported:
+            raise SandboxUnsupported(
+                f"resource {logical_id} has type {resource_type}, which the sandbox cannot create; "
+                "deploy this pattern with --target aws, or add a model for it to awspatterns.sandbox.cloudformation"
+            )
+        return original(logical_id, resource_json, resources_map, account_id, region_name)
+
+    return create
+
+
+def install(engine: Engine) -> None:
     """A stack that fails rolls back and says why; deletion goes in dependency order and, when it fails, leaves
     the stack in DELETE_FAILED; a CREATE change set creates the stack as CreateStack does."""
     original_create = cfn_models_module.Stack.create_resources

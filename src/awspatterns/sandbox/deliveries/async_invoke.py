@@ -1,0 +1,145 @@
+"""Lambda's asynchronous invocation, which moto lacks: an internal queue, retries with backoff, maximum event
+age, then the on-failure destination or the function's dead-letter queue.
+
+It runs on background threads of the sandbox server, so the API call that caused it (an upload, a publish, an
+``Invoke`` with ``InvocationType=Event``) returns at once, as in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["DEFAULT_RETRY_DELAYS_S", "AsyncInvocation", "AsyncInvoker"]
+
+log = logging.getLogger("awspatterns.sandbox.deliveries.async_invoke")
+
+#: Lambda waits about 1 and then 2 minutes between asynchronous retries; the sandbox scales that down.
+DEFAULT_RETRY_DELAYS_S = (1.0, 2.0)
+
+
+@dataclass
+class AsyncInvocation:
+    """One event queued for asynchronous invocation."""
+
+    account_id: str
+    region: str
+    function_arn: str
+    event: str
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    received: float = field(default_factory=time.time)
+    attempts: int = 0
+
+
+class AsyncInvoker:
+    """Lambda's asynchronous invocation: an internal queue, retries, then on-failure destination or DLQ."""
+
+    def __init__(
+        self,
+        invoke: Callable[[str, str, str, str], Any],
+        deliver: Callable[[str, str, str, str], None],
+        retry_delays_s: tuple[float, ...] = DEFAULT_RETRY_DELAYS_S,
+        workers: int = 8,
+    ) -> None:
+        """``invoke(account, region, function_arn, event)`` returns an InvocationResult-like object with
+        ``errored``, ``error`` and ``payload``; ``deliver(account, region, target_arn, message)`` sends a record to
+        an SQS queue, SNS topic, Lambda function or event bus."""
+        self._invoke = invoke
+        self._deliver = deliver
+        self.retry_delays_s = retry_delays_s
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="async-invoke")
+        self._pending = 0
+        self._lock = threading.Condition()
+
+    def submit(self, invocation: AsyncInvocation, config: dict[str, Any], dead_letter_arn: str | None) -> None:
+        """Queue ``invocation``; ``config`` is the function's event invoke config (retries, age, destinations)."""
+        with self._lock:
+            self._pending += 1
+        self._pool.submit(self._run, invocation, config, dead_letter_arn)
+
+    def idle(self, timeout_s: float) -> bool:
+        """Wait until no asynchronous invocation is queued or running (or the timeout passes)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._pending == 0, timeout=timeout_s)
+
+    def _run(self, invocation: AsyncInvocation, config: dict[str, Any], dead_letter_arn: str | None) -> None:
+        try:
+            self._attempt_all(invocation, config, dead_letter_arn)
+        except Exception:
+            log.exception("asynchronous invocation of %s failed inside the sandbox", invocation.function_arn)
+        finally:
+            with self._lock:
+                self._pending -= 1
+                self._lock.notify_all()
+
+    def _attempt_all(self, invocation: AsyncInvocation, config: dict[str, Any], dead_letter_arn: str | None) -> None:
+        max_retries = int(config.get("MaximumRetryAttempts", 2))
+        max_age_s = float(config.get("MaximumEventAgeInSeconds", 21600))
+        destinations = config.get("DestinationConfig", {})
+        result = None
+        condition = "RetriesExhausted"
+        while True:
+            invocation.attempts += 1
+            result = self._invoke(invocation.account_id, invocation.region, invocation.function_arn, invocation.event)
+            if not result.errored:
+                if target := destinations.get("OnSuccess", {}).get("Destination"):
+                    self._deliver(
+                        invocation.account_id,
+                        invocation.region,
+                        target,
+                        json.dumps(self._record(invocation, result, "Success")),
+                    )
+                return
+            if invocation.attempts > max_retries:
+                break
+            time.sleep(self.retry_delays_s[min(invocation.attempts - 1, len(self.retry_delays_s) - 1)])
+            if time.time() - invocation.received > max_age_s:
+                condition = "EventAgeExceeded"
+                break
+        if target := destinations.get("OnFailure", {}).get("Destination"):
+            self._deliver(
+                invocation.account_id,
+                invocation.region,
+                target,
+                json.dumps(self._record(invocation, result, condition)),
+            )
+        elif dead_letter_arn:
+            self._deliver(invocation.account_id, invocation.region, dead_letter_arn, invocation.event)
+        else:
+            log.warning(
+                "event for %s discarded after %d attempts (no destination or DLQ configured)",
+                invocation.function_arn,
+                invocation.attempts,
+            )
+
+    @staticmethod
+    def _record(invocation: AsyncInvocation, result: Any, condition: str) -> dict[str, Any]:
+        """The invocation record Lambda sends to a destination."""
+        response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+        if result.errored:
+            response["functionError"] = "Unhandled"
+        return {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "requestContext": {
+                "requestId": invocation.request_id,
+                "functionArn": f"{invocation.function_arn}:$LATEST",
+                "condition": condition,
+                "approximateInvokeCount": invocation.attempts,
+            },
+            "requestPayload": json.loads(invocation.event),
+            "responseContext": response,
+            "responsePayload": json.loads(result.payload or b"null"),
+        }
+
+    def shutdown(self) -> None:
+        """Stop accepting work; running invocations finish."""
+        self._pool.shutdown(wait=False, cancel_futures=True)

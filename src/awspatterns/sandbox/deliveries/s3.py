@@ -1,0 +1,60 @@
+"""S3 event notifications as AWS sends them: records carry ``sequencer`` and ``versionId``, and deliveries to SNS
+the ``Amazon S3 Notification`` subject; a topic that cannot be reached is logged, not raised into the upload."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from moto.iam.access_control import PermissionResult
+from moto.s3 import notifications as s3_notifications
+from moto.s3.models import FakeBucket
+from moto.sns.models import sns_backends
+
+from awspatterns.sandbox.arns import Arn
+from awspatterns.sandbox.patching import replace
+from awspatterns.sandbox.subsystem import Engine, Patched
+
+__all__ = ["PATCHED", "install"]
+
+log = logging.getLogger("awspatterns.sandbox.deliveries.s3")
+
+PATCHED: Patched = (
+    (FakeBucket, "get_permission"),
+    (s3_notifications, "_get_s3_event"),
+    (s3_notifications, "_send_sns_message"),
+)
+
+
+def install(engine: Engine) -> None:
+    """Complete moto's S3 event records and SNS deliveries; leave bucket policies unenforced."""
+    original_event = s3_notifications._get_s3_event
+    sequencer = itertools.count(int(time.time() * 1000))
+    sequencer_lock = threading.Lock()
+
+    def s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        event = original_event(event_name, bucket, key, notification_id)
+        obj = event["Records"][0]["s3"]["object"]
+        with sequencer_lock:
+            obj["sequencer"] = f"{next(sequencer):016X}"
+        if getattr(key, "version_id", None) and bucket.is_versioned:
+            obj["versionId"] = key.version_id
+        return event
+
+    def send_sns(account_id: str, event_body: Any, topic_arn: str, region_name: str) -> None:
+        try:
+            sns_backends[Arn.parse(topic_arn).account][region_name].publish(
+                arn=topic_arn, message=json.dumps(event_body), subject="Amazon S3 Notification"
+            )
+        except Exception:
+            log.exception("S3 could not publish to %s", topic_arn)
+
+    replace(s3_notifications, "_get_s3_event", s3_event)
+    replace(s3_notifications, "_send_sns_message", send_sns)
+    # moto evaluates bucket policies without their conditions, so a TLS-only Deny denies everything. Like
+    # IAM policies, bucket policies are not enforced by the sandbox (a documented fidelity limit).
+    replace(FakeBucket, "get_permission", lambda bucket, action, resource: PermissionResult.NEUTRAL)
