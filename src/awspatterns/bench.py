@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from awspatterns import REPO_ROOT
 from awspatterns.catalog import Pattern
@@ -223,7 +222,7 @@ def bench_sandbox(
     invocation overhead and, with ``e2e_suite``, the wall time of the whole end-to-end test suite."""
     from awspatterns.sandbox import control
     from awspatterns.synth import synth
-    from awspatterns.targets import sandbox as deployer
+    from awspatterns.targets import assembly_deployer
     from awspatterns.targets.aws_target import AwsTarget
 
     scenarios = []
@@ -244,17 +243,16 @@ def bench_sandbox(
             for pattern in patterns:
                 assembly = synth(pattern, Path(state) / "cdk.out").directory
                 stacks = ", ".join(pattern.stacks)
-                with mock.patch.dict(os.environ, cdk_environment):
-                    cdk = AwsTarget()
-                    cdk.ensure_bootstrapped(assembly, progress=lambda _: None)
-                    cli = Scenario(f"cdk-deploy-{pattern.slug}", f"`cdk deploy` {pattern.slug} ({stacks})")
-                    began = time.monotonic()
-                    cdk.deploy(pattern, assembly, progress=lambda _: None)
-                    cli.histogram.record((time.monotonic() - began) * 1000)
-                    cdk.destroy(pattern, assembly, progress=lambda _: None)
+                cdk = AwsTarget({**os.environ, **cdk_environment})
+                cdk.ensure_bootstrapped(assembly, progress=lambda _: None)
+                cli = Scenario(f"cdk-deploy-{pattern.slug}", f"`cdk deploy` {pattern.slug} ({stacks})")
+                began = time.monotonic()
+                cdk.deploy(pattern, assembly, progress=lambda _: None)
+                cli.histogram.record((time.monotonic() - began) * 1000)
+                cdk.destroy(pattern, assembly, progress=lambda _: None)
                 deploy = Scenario(f"deploy-{pattern.slug}", f"Deploy {pattern.slug} ({stacks}), fast deployer")
                 began = time.monotonic()
-                deployer.deploy(session, assembly, progress=lambda _: None)
+                assembly_deployer.deploy_assembly(session, assembly, progress=lambda _: None)
                 deploy.histogram.record((time.monotonic() - began) * 1000)
                 scenarios += [deploy, cli]
             scenarios += _bench_invocations(session, info, requests, concurrency)

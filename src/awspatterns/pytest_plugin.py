@@ -77,11 +77,13 @@ class DeployedPattern:
     def destroy(self) -> dict[str, set[str]]:
         """Destroy the stacks; return what is left in the account that was not there before (should be empty)."""
         from awspatterns.sandbox.inventory import inventory, leftovers
-        from awspatterns.targets import sandbox as deployer
+        from awspatterns.targets import assembly_deployer
         from awspatterns.targets.assembly import stacks_in_order
 
         self.quiesce()
-        deployer.destroy(self.session, [s.name for s in stacks_in_order(self.assembly_dir)], progress=lambda _: None)
+        assembly_deployer.destroy_stacks(
+            self.session, [s.name for s in stacks_in_order(self.assembly_dir)], progress=lambda _: None
+        )
         self.destroyed = True
         return leftovers(self.before, inventory(self.session))
 
@@ -91,7 +93,7 @@ def deploy_pattern(sandbox: Any, tmp_path: Path) -> Iterator[Callable[[str], Dep
     """``deploy_pattern("s3-fanout")`` synthesizes the example and deploys it into a fresh sandbox account."""
     from awspatterns.sandbox.inventory import inventory
     from awspatterns.synth import synth
-    from awspatterns.targets import sandbox as deployer
+    from awspatterns.targets import assembly_deployer
 
     deployments: list[DeployedPattern] = []
 
@@ -99,9 +101,11 @@ def deploy_pattern(sandbox: Any, tmp_path: Path) -> Iterator[Callable[[str], Dep
         pattern = get_pattern(slug)
         assembly = synth(pattern, tmp_path / "cdk.out")
         session = sandbox.session(str(random.randint(10**11, 10**12 - 1)))  # noqa: S311 (an account id)
-        deployer.bootstrap(session)
+        assembly_deployer.bootstrap(session)
         before = inventory(session)
-        outputs = sandbox.local_outputs(deployer.deploy(session, assembly.directory, progress=lambda _: None))
+        outputs = sandbox.local_outputs(
+            assembly_deployer.deploy_assembly(session, assembly.directory, progress=lambda _: None)
+        )
         deployed = DeployedPattern(pattern, session, sandbox, assembly.directory, outputs, before)
         deployments.append(deployed)
         return deployed

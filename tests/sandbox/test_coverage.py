@@ -5,14 +5,16 @@ from __future__ import annotations
 from coverage_stack import build
 
 from awspatterns.sandbox.inventory import inventory, leftovers
-from awspatterns.targets import sandbox as deployer
+from awspatterns.targets import assembly_deployer
 
 
 def test_pattern_building_blocks_deploy_work_and_are_destroyed_completely(sandbox, tmp_path):
     session = sandbox.session("501000000001")
-    deployer.bootstrap(session)
+    assembly_deployer.bootstrap(session)
     before = inventory(session)
-    outputs = deployer.deploy(session, build(tmp_path / "cdk.out"), progress=lambda _: None)["Coverage"]
+    outputs = assembly_deployer.deploy_assembly(session, build(tmp_path / "cdk.out"), progress=lambda _: None)[
+        "Coverage"
+    ]
 
     answer = session.client("rds-data").execute_statement(
         resourceArn=outputs["ClusterArn"], secretArn=outputs["SecretArn"], database="catalog", sql="select 41 + 1"
@@ -30,5 +32,5 @@ def test_pattern_building_blocks_deploy_work_and_are_destroyed_completely(sandbo
     policy = session.client("events").describe_event_bus(Name="coverage-central")["Policy"]
     assert "111111111111" in policy and "222222222222" in policy
 
-    deployer.destroy(session, ["Coverage"], progress=lambda _: None)
+    assembly_deployer.destroy_stacks(session, ["Coverage"], progress=lambda _: None)
     assert leftovers(before, inventory(session)) == {}

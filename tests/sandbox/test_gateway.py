@@ -15,7 +15,7 @@ import pytest
 from gateway_stack import build
 
 from awspatterns.sandbox.inventory import inventory, leftovers
-from awspatterns.targets import sandbox as deployer
+from awspatterns.targets import assembly_deployer
 
 
 @dataclass
@@ -59,10 +59,10 @@ class Gateway:
 @pytest.fixture(scope="module")
 def gateway(sandbox, tmp_path_factory):
     session = sandbox.session("301000000001")
-    deployer.bootstrap(session)
+    assembly_deployer.bootstrap(session)
     before = inventory(session)
     outputs = sandbox.local_outputs(
-        deployer.deploy(session, build(tmp_path_factory.mktemp("gateway")), progress=lambda _: None)
+        assembly_deployer.deploy_assembly(session, build(tmp_path_factory.mktemp("gateway")), progress=lambda _: None)
     )["GatewayConformance"]
     resources = session.client("cloudformation").describe_stack_resources(StackName="GatewayConformance")
     functions = {
@@ -73,7 +73,7 @@ def gateway(sandbox, tmp_path_factory):
     api_url = next(v for k, v in outputs.items() if k.startswith("ApiEndpoint"))
     assert api_url.startswith(sandbox.api_endpoint + "/")
     yield Gateway(api_url.rstrip("/"), session, outputs["QueueUrl"], functions)
-    deployer.destroy(session, ["GatewayConformance"], progress=lambda _: None)
+    assembly_deployer.destroy_stacks(session, ["GatewayConformance"], progress=lambda _: None)
     assert leftovers(before, inventory(session)) == {}
 
 

@@ -1,7 +1,8 @@
 """The ``aws`` target: a real AWS account, through the AWS CDK CLI pinned in package.json.
 
-It uses the caller's usual credentials and region. With ``AWS_ENDPOINT_URL`` set, the same commands run against
-any compatible endpoint: CI points it at the sandbox, so the path users type is tested.
+It uses the caller's usual credentials and region, from the process environment or from an environment given to
+the target. With ``AWS_ENDPOINT_URL`` set, the same commands run against any compatible endpoint: CI points it at
+the sandbox, so the path users type is tested.
 """
 
 from __future__ import annotations
@@ -9,16 +10,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import boto3
 
 from awspatterns import REPO_ROOT
 from awspatterns.catalog import Pattern
 from awspatterns.errors import PatternsError
 from awspatterns.sandbox import control
+from awspatterns.sessions import EndpointSession
 from awspatterns.targets.base import Progress, delete_function_log_groups, stack_function_names, stack_outputs
+
+__all__ = ["BOOTSTRAP_VERSION_PARAMETER", "AwsTarget", "cdk_available"]
 
 CDK = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 
@@ -31,16 +34,38 @@ class AwsTarget:
 
     name = "aws"
 
+    def __init__(self, environment: Mapping[str, str] | None = None) -> None:
+        """``environment`` holds the ``AWS_*`` settings (credentials, region, profile, ``AWS_ENDPOINT_URL``) for both
+        the boto3 session and the CDK CLI; by default, the process environment."""
+        self.environment = dict(os.environ if environment is None else environment)
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The endpoint every call goes to, or ``None`` for AWS's own."""
+        return self.environment.get("AWS_ENDPOINT_URL")
+
     def session(self) -> Any:
-        """The caller's default boto3 session (credentials, region and ``AWS_ENDPOINT_URL`` from the usual places)."""
-        return boto3.Session()
+        """A boto3 session from the target's environment (unset values fall back to boto3's usual chain)."""
+        env = self.environment
+        return EndpointSession(
+            self.endpoint_url,
+            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+            aws_session_token=env.get("AWS_SESSION_TOKEN"),
+            region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+            profile_name=env.get("AWS_PROFILE"),
+        )
 
     def cdk(self, *args: str, progress: Progress) -> None:
         """Run the pinned CDK CLI; its output goes straight to the terminal."""
         if not cdk_available():
             raise PatternsError("the AWS CDK CLI is not installed; run `npm ci` in the repository root")
         progress(f"  $ cdk {' '.join(args)}")
-        env = {**os.environ, "CDK_DISABLE_VERSION_CHECK": "1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+        env = {
+            **self.environment,
+            "CDK_DISABLE_VERSION_CHECK": "1",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        }
         result = subprocess.run([str(CDK), *args, "--no-notices"], cwd=REPO_ROOT, env=env, check=False)
         if result.returncode != 0:
             raise PatternsError(f"`cdk {args[0]}` failed with status {result.returncode} (its output is above)")
@@ -69,7 +94,7 @@ class AwsTarget:
         (``AWS_ENDPOINT_URL``), API URLs are made local, as the sandbox target does."""
         outputs = stack_outputs(self.session(), pattern)
         sandbox = control.status()
-        if outputs is not None and sandbox is not None and os.environ.get("AWS_ENDPOINT_URL") == sandbox.endpoint_url:
+        if outputs is not None and sandbox is not None and self.endpoint_url == sandbox.endpoint_url:
             return sandbox.local_outputs(outputs)
         return outputs
 

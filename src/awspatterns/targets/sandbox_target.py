@@ -1,4 +1,4 @@
-"""The ``sandbox`` target: the local sandbox account, deployed with the fast deployer."""
+"""The ``sandbox`` target: the local sandbox account, deployed with the assembly deployer."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Any
 
 from awspatterns.catalog import Pattern
 from awspatterns.sandbox import control
-from awspatterns.targets import sandbox as deployer
+from awspatterns.targets import assembly_deployer
 from awspatterns.targets.assembly import stacks_in_order
 from awspatterns.targets.base import Progress, stack_outputs
+
+__all__ = ["SandboxTarget"]
 
 
 class SandboxTarget:
@@ -35,7 +37,7 @@ class SandboxTarget:
     def deploy(self, pattern: Pattern, assembly_dir: Path, progress: Progress) -> dict[str, dict[str, str]]:
         """Publish assets and create the stacks; API URLs in the outputs point at the local gateway."""
         info = self.info()
-        return info.local_outputs(deployer.deploy(info.session(self.account), assembly_dir, progress))
+        return info.local_outputs(assembly_deployer.deploy_assembly(info.session(self.account), assembly_dir, progress))
 
     def outputs(self, pattern: Pattern) -> dict[str, dict[str, str]] | None:
         """The deployed stacks' outputs, API URLs made local; ``None`` when not every stack is deployed."""
@@ -46,4 +48,4 @@ class SandboxTarget:
     def destroy(self, pattern: Pattern, assembly_dir: Path | None, progress: Progress) -> None:
         """Delete the stacks (dependents first) and their functions' log groups."""
         names = [s.name for s in stacks_in_order(assembly_dir)] if assembly_dir else list(pattern.stacks)
-        deployer.destroy(self.session(), names, progress)
+        assembly_deployer.destroy_stacks(self.session(), names, progress)

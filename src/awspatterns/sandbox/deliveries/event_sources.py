@@ -17,7 +17,7 @@ from awspatterns.sandbox.deliveries.sqs import SqsMapping, SqsPoller
 from awspatterns.sandbox.deliveries.streams import DynamoDBStreamSource, KinesisSource, StreamMapping, StreamPoller
 from awspatterns.sandbox.event_filters import filter_criteria
 from awspatterns.sandbox.patching import replace
-from awspatterns.sandbox.runtime.runtime import InvocationResult
+from awspatterns.sandbox.runtime.environment import InvocationResult
 from awspatterns.sandbox.subsystem import Engine, Patched
 
 __all__ = ["PATCHED", "install", "mapping_enabled"]

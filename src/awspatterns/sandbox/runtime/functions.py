@@ -12,7 +12,8 @@ from moto.awslambda import models as lambda_models
 
 from awspatterns.sandbox.errors import SandboxUnsupported
 from awspatterns.sandbox.patching import replace
-from awspatterns.sandbox.runtime.runtime import FunctionSpec
+from awspatterns.sandbox.runtime.environment import FunctionSpec
+from awspatterns.sandbox.runtime.runtime import LOG_TAIL_BYTES
 from awspatterns.sandbox.subsystem import Engine, Patched
 
 __all__ = ["PATCHED", "async_settings", "function_spec", "install"]
@@ -55,7 +56,7 @@ def _api_invoke(engine: Engine, fn: Any, body: str, request_headers: Any, respon
     result = engine.run(fn, event)
     if result.errored:
         response_headers["x-amz-function-error"] = "Unhandled"
-    tail = result.logs.encode()[-4096:]
+    tail = result.logs.encode()[-LOG_TAIL_BYTES:]
     response_headers["x-amz-log-result"] = base64.b64encode(tail).decode()
     return result.payload
 

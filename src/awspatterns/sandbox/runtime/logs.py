@@ -7,7 +7,7 @@ import time
 from moto.core.utils import unix_time_millis
 from moto.logs.models import logs_backends
 
-from awspatterns.sandbox.runtime.runtime import FunctionSpec, InvocationResult
+from awspatterns.sandbox.runtime.environment import FunctionSpec, InvocationResult
 
 __all__ = ["write_invocation_logs"]
 

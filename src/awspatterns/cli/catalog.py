@@ -1,15 +1,17 @@
-"""The ``patterns`` command: list, synthesize, diagram, deploy, run and destroy the catalog's examples."""
+"""``patterns list``, ``patterns synth`` and ``patterns diagrams``: the catalog and what is generated from it."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from awspatterns.catalog import Pattern, get_pattern, load_catalog
+from awspatterns.cli.output import progress
 from awspatterns.errors import PatternsError
-from awspatterns.targets.commands import add_commands
+
+__all__ = ["add_commands", "cmd_diagrams", "cmd_list", "cmd_synth"]
 
 
 def _patterns(slugs: Sequence[str]) -> list[Pattern]:
@@ -32,7 +34,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
     from awspatterns.synth import synth
 
     for pattern in _patterns(args.slugs):
-        print(f"synthesizing {pattern.slug} ...", file=sys.stderr, flush=True)
+        progress(f"synthesizing {pattern.slug} ...")
         assembly = synth(pattern)
         print(f"{pattern.slug}: {', '.join(assembly.templates)} -> {assembly.directory}")
 
@@ -53,21 +55,8 @@ def cmd_diagrams(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
-def cmd_bench(args: argparse.Namespace) -> None:
-    """Run a benchmark and write its results into docs/benchmarks/."""
-    from awspatterns.bench import bench_sandbox
-
-    if args.names != ["sandbox"]:
-        raise PatternsError("available benchmarks: sandbox (pattern benchmarks arrive with the API patterns)")
-    path = bench_sandbox(load_catalog(), args.requests, args.concurrency, e2e_suite=args.e2e)
-    print(f"wrote {path} and {path.with_suffix('.md')}")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``patterns`` command."""
-    parser = argparse.ArgumentParser(prog="patterns", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def add_commands(commands: Any) -> None:
+    """Add ``list``, ``synth`` and ``diagrams`` to the ``patterns`` parser."""
     listing = commands.add_parser("list", help="list the patterns")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=cmd_list)
@@ -80,31 +69,3 @@ def build_parser() -> argparse.ArgumentParser:
     diagrams.add_argument("slugs", nargs="*", metavar="SLUG")
     diagrams.add_argument("--check", action="store_true", help="fail when a committed diagram is stale")
     diagrams.set_defaults(func=cmd_diagrams)
-
-    bench = commands.add_parser("bench", help="run a benchmark; results go to docs/benchmarks/")
-    bench.add_argument("names", nargs="+", metavar="NAME", help="'sandbox'")
-    bench.add_argument("--requests", type=int, default=1000)
-    bench.add_argument("--concurrency", type=int, default=4)
-    bench.add_argument("--e2e", action="store_true", help="also time the whole end-to-end test suite")
-    bench.set_defaults(func=cmd_bench)
-
-    add_commands(commands)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``patterns`` console script."""
-    args = build_parser().parse_args(argv)
-    func: Callable[[argparse.Namespace], None] = args.func
-    try:
-        func(args)
-    except PatternsError as error:
-        print(f"patterns: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

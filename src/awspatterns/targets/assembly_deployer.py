@@ -1,4 +1,5 @@
-"""The sandbox target: a fast deployer that publishes a cloud assembly's assets and creates its stacks.
+"""The assembly deployer (the sandbox target's fast path): publishes a cloud assembly's assets and creates its
+stacks through the CloudFormation API, without the CDK CLI.
 
 It does what ``cdk deploy`` does, minus what the sandbox does not need (roles to assume, change sets, Docker
 images): bootstrap resources, file assets zipped into the bootstrap bucket, stacks created in dependency order.
@@ -16,6 +17,8 @@ from typing import Any
 from awspatterns.errors import PatternsError
 from awspatterns.targets.assembly import StackArtifact, stacks_in_order
 from awspatterns.targets.base import delete_function_log_groups, stack_function_names
+
+__all__ = ["DeployError", "bootstrap", "deploy_assembly", "deploy_stack", "destroy_stacks", "publish_assets"]
 
 BOOTSTRAP_QUALIFIER = "hnb659fds"
 BOOTSTRAP_VERSION = "30"
@@ -82,7 +85,7 @@ def deploy_stack(session: Any, stack: StackArtifact) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
-def deploy(session: Any, assembly_dir: Path, progress: Any = print) -> dict[str, dict[str, str]]:
+def deploy_assembly(session: Any, assembly_dir: Path, progress: Any = print) -> dict[str, dict[str, str]]:
     """Deploy every stack of a cloud assembly; return outputs by stack name."""
     bootstrap(session)
     outputs = {}
@@ -93,7 +96,7 @@ def deploy(session: Any, assembly_dir: Path, progress: Any = print) -> dict[str,
     return outputs
 
 
-def destroy(session: Any, stack_names: list[str], progress: Any = print) -> None:
+def destroy_stacks(session: Any, stack_names: list[str], progress: Any = print) -> None:
     """Delete stacks (dependents first, so pass them in deployment order) and their functions' log groups."""
     cloudformation = session.client("cloudformation")
     for name in reversed(stack_names):

@@ -1,34 +1,21 @@
-"""The ``patterns`` subcommands that act on an account: sandbox, deploy, outputs, run, destroy."""
+"""``patterns deploy|outputs|run|destroy``: an example in an account, the local sandbox or a real one."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from awspatterns import ASSEMBLIES_DIR
 from awspatterns.catalog import Pattern, get_pattern
+from awspatterns.cli.output import progress
 from awspatterns.errors import PatternsError
+from awspatterns.targets import TARGET_NAMES, get_target
 from awspatterns.targets.base import Target, load_client
 
-
-def progress(message: str) -> None:
-    """Progress goes to stderr, so stdout stays machine-readable."""
-    print(message, file=sys.stderr, flush=True)
-
-
-def make_target(name: str, start_sandbox: bool = False) -> Target:
-    """The target called ``name``; ``start_sandbox`` starts the local sandbox if it is not running."""
-    if name == "aws":
-        from awspatterns.targets.aws_target import AwsTarget
-
-        return AwsTarget()
-    from awspatterns.targets.sandbox_target import SandboxTarget
-
-    return SandboxTarget(autostart=start_sandbox)
+__all__ = ["add_commands", "cmd_deploy", "cmd_destroy", "cmd_outputs", "cmd_run", "deploy", "synthesize"]
 
 
 def synthesize(pattern: Pattern) -> Path:
@@ -49,36 +36,9 @@ def deploy(pattern: Pattern, target: Target) -> dict[str, dict[str, str]]:
     return outputs
 
 
-def cmd_sandbox(args: argparse.Namespace) -> None:
-    """Start, stop or describe the local sandbox."""
-    from awspatterns.sandbox import control
-
-    if args.action == "start":
-        started = time.monotonic()
-        info = control.start()
-        progress(f"sandbox running at {info.endpoint_url} (ready in {time.monotonic() - started:.1f} s)")
-        print(json.dumps(info.to_json(), indent=2) if args.json else info.endpoint_url)
-    elif args.action == "stop":
-        stopped = control.stop()
-        print("sandbox stopped" if stopped else "no sandbox was running")
-    else:
-        running = control.status()
-        if args.json:
-            print(json.dumps(running.to_json() if running else {"running": False}, indent=2))
-        elif running is None:
-            print("no sandbox is running; start it with `patterns sandbox start`")
-        else:
-            print(
-                f"running at {running.endpoint_url} (pid {running.pid}); local API Gateway at {running.api_endpoint}; "
-                "accounts: "
-                + ", ".join(f"{k}={v}" for k, v in running.accounts.items())
-                + f"; logs: {running.log_file}"
-            )
-
-
 def cmd_deploy(args: argparse.Namespace) -> None:
     """Deploy examples."""
-    target = make_target(args.target, start_sandbox=True)
+    target = get_target(args.target, start_sandbox=True)
     for slug in args.slugs:
         deploy(get_pattern(slug), target)
 
@@ -86,7 +46,7 @@ def cmd_deploy(args: argparse.Namespace) -> None:
 def cmd_outputs(args: argparse.Namespace) -> None:
     """Print a deployed example's stack outputs."""
     pattern = get_pattern(args.slug)
-    outputs = make_target(args.target).outputs(pattern)
+    outputs = get_target(args.target).outputs(pattern)
     if outputs is None:
         raise PatternsError(f"{pattern.slug} is not deployed to {args.target}; run `patterns deploy {pattern.slug}`")
     if args.json:
@@ -100,7 +60,7 @@ def cmd_outputs(args: argparse.Namespace) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     """Deploy if needed, then drive the example's client and print what happened."""
     pattern = get_pattern(args.slug)
-    target = make_target(args.target, start_sandbox=True)
+    target = get_target(args.target, start_sandbox=True)
     outputs = target.outputs(pattern) or deploy(pattern, target)
     progress(f"running {pattern.slug}'s client ...")
     client = load_client(pattern)
@@ -111,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def cmd_destroy(args: argparse.Namespace) -> None:
     """Destroy examples."""
-    target = make_target(args.target)
+    target = get_target(args.target)
     for slug in args.slugs:
         pattern = get_pattern(slug)
         assembly = ASSEMBLIES_DIR / slug
@@ -120,21 +80,16 @@ def cmd_destroy(args: argparse.Namespace) -> None:
 
 
 def add_commands(commands: Any) -> None:
-    """Add the account-facing subcommands to the ``patterns`` parser."""
+    """Add ``deploy``, ``outputs``, ``run`` and ``destroy`` to the ``patterns`` parser."""
 
     def with_target(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser.add_argument(
             "--target",
-            choices=["sandbox", "aws"],
+            choices=TARGET_NAMES,
             default="sandbox",
             help="where to deploy (default: the local sandbox)",
         )
         return parser
-
-    sandbox = commands.add_parser("sandbox", help="start, stop or describe the local sandbox account")
-    sandbox.add_argument("action", choices=["start", "stop", "status"])
-    sandbox.add_argument("--json", action="store_true")
-    sandbox.set_defaults(func=cmd_sandbox)
 
     deploy_parser = with_target(commands.add_parser("deploy", help="synthesize and deploy examples"))
     deploy_parser.add_argument("slugs", nargs="+", metavar="SLUG")

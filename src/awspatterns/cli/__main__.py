@@ -1,0 +1,7 @@
+"""``python -m awspatterns.cli``: the ``patterns`` command."""
+
+import sys
+
+from awspatterns.cli import main
+
+sys.exit(main())
