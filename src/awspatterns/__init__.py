@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+__all__ = ["ASSEMBLIES_DIR", "REPO_ROOT"]
+
 __version__ = "0.1.0"
 
 #: Root of the repository checkout (the library is used from a checkout: examples, docs and diagrams live there).

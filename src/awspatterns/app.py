@@ -10,6 +10,8 @@ import aws_cdk as cdk
 import cdk_nag
 from constructs import IConstruct
 
+__all__ = ["acknowledge", "new_app"]
+
 
 def new_app(outdir: str | None = None) -> cdk.App:
     """A CDK app with the ``AwsSolutionsChecks`` gate installed (cdk-nag 3.x validation plugin).

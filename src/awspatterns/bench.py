@@ -31,6 +31,18 @@ from typing import Any
 from awspatterns import REPO_ROOT
 from awspatterns.catalog import Pattern
 
+__all__ = [
+    "BENCH_DIR",
+    "PROBE_HANDLER",
+    "Histogram",
+    "Scenario",
+    "bench_sandbox",
+    "environment",
+    "render_markdown",
+    "run_load",
+    "write_results",
+]
+
 BENCH_DIR = REPO_ROOT / "docs" / "benchmarks"
 
 

@@ -18,6 +18,20 @@ from constructs import Construct
 
 from awspatterns.app import acknowledge
 
+__all__ = [
+    "BASIC_EXECUTION_ROLE",
+    "POWERTOOLS_LAYER_ACCOUNT",
+    "POWERTOOLS_LAYER_VERSION",
+    "PYTHON_RUNTIME",
+    "access_log_bucket",
+    "acknowledge_cdk_custom_resources",
+    "dead_letter_queue",
+    "powertools_layer",
+    "python_function",
+    "queue_with_dlq",
+    "secure_bucket",
+]
+
 # --8<-- [start:runtime]
 #: Every example function runs on the newest Python runtime (cdk-nag AwsSolutions-L1 asks for it).
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14

@@ -10,6 +10,8 @@ from awspatterns import REPO_ROOT
 from awspatterns.errors import PatternsError
 from awspatterns.services import SERVICES
 
+__all__ = ["EXAMPLES_DIR", "LEVELS", "CatalogError", "Pattern", "get_pattern", "load_catalog", "parse_pattern"]
+
 EXAMPLES_DIR = REPO_ROOT / "examples"
 LEVELS = ("beginner", "intermediate", "advanced")
 

@@ -33,6 +33,20 @@ from awspatterns import REPO_ROOT
 from awspatterns.catalog import Pattern
 from awspatterns.errors import PatternsError
 
+__all__ = [
+    "GRAPH_ATTRS",
+    "ICON_PREFIX",
+    "RENDERER",
+    "RESOURCES_DIR",
+    "DiagramError",
+    "check_diagrams",
+    "diagram_nodes",
+    "diagram_source",
+    "pattern_diagram",
+    "render_diagrams",
+    "render_svg",
+]
+
 #: Where the ``diagrams`` package keeps its icons; DOT sources name icons relative to it.
 RESOURCES_DIR = Path(diagrams.__file__).resolve().parent.parent / "resources"
 ICON_PREFIX = "resources/"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from awspatterns.catalog import Pattern
 
+__all__ = ["catalog_table"]
+
 
 def catalog_table(patterns: list[Pattern], link_prefix: str = "patterns/") -> str:
     """A Markdown table of the catalog: title (linked), summary, services, level."""

@@ -20,6 +20,8 @@ import pytest
 from awspatterns.catalog import Pattern, get_pattern
 from awspatterns.testing import FakeLambdaContext, load_handler
 
+__all__ = ["DeployedPattern", "deploy_pattern", "handler_loader", "lambda_context", "sandbox"]
+
 
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:

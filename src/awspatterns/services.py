@@ -6,6 +6,15 @@ a pattern (its metadata, its diagram, its template) can be compared mechanically
 
 from collections.abc import Iterable
 
+__all__ = [
+    "ICON_SERVICES",
+    "PLUMBING_PREFIXES",
+    "SERVICES",
+    "service_of_icon",
+    "service_of_type",
+    "services_in_template",
+]
+
 #: Catalog service name -> CloudFormation type prefix.
 SERVICES: dict[str, str] = {
     "API Gateway": "AWS::ApiGateway::",

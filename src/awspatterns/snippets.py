@@ -6,6 +6,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+__all__ = ["MARKER", "REFERENCE", "SnippetError", "references", "references_by_file", "sections"]
+
 MARKER = re.compile(r"^\s*#\s*--8<-- \[(start|end):([\w-]+)\]\s*$")
 REFERENCE = re.compile(r'^\s*--8<-- "([^":]+)(?::([\w-]+))?"\s*$', re.MULTILINE)
 

@@ -14,6 +14,8 @@ from awspatterns.app import new_app
 from awspatterns.catalog import Pattern
 from awspatterns.errors import PatternsError
 
+__all__ = ["Assembly", "SynthError", "load_stack_module", "nag_violations", "synth"]
+
 
 class SynthError(PatternsError):
     """An example failed to synthesize; for cdk-nag findings the message lists each rule and resource."""

@@ -10,6 +10,8 @@ from types import ModuleType
 
 from awspatterns.catalog import get_pattern
 
+__all__ = ["FakeLambdaContext", "load_handler"]
+
 
 @dataclass
 class FakeLambdaContext:

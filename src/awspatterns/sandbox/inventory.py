@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["inventory", "leftovers"]
+
 
 def inventory(session: Any) -> dict[str, set[str]]:
     """Names of the resources in the account (KMS keys pending deletion are not counted: AWS keeps them for a

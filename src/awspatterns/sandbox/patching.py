@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["add", "replace"]
+
 
 def replace(owner: object, name: str, value: object) -> object:
     """Set ``owner.name`` to ``value`` and return what was there; fails loudly if it was not there."""

@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlparse
 
 from awspatterns.sandbox.accounts import ACCOUNTS, DEFAULT_REGION
 
+__all__ = ["main", "serve_control"]
+
 
 def serve_control(engine: Any, started: float) -> ThreadingHTTPServer:
     """A small HTTP endpoint for the sandbox's own state: runtime statistics and a wait-for-quiet call."""

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+__all__ = ["StackArtifact", "stacks_in_order"]
+
 
 @dataclass(frozen=True)
 class StackArtifact:

@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 from awspatterns.catalog import Pattern
 
+__all__ = ["Target", "delete_function_log_groups", "load_client", "stack_function_names", "stack_outputs"]
+
 Progress = Callable[[str], None]
 
 

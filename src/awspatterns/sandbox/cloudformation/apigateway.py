@@ -20,6 +20,20 @@ from awspatterns.sandbox.cloudformation.base import SandboxModel, cfn_bool
 from awspatterns.sandbox.patching import add, replace
 from awspatterns.sandbox.subsystem import Engine, Patched
 
+__all__ = [
+    "ADDED",
+    "MODELS",
+    "PATCHED",
+    "ApiGatewayAccount",
+    "ApiGatewayAuthorizer",
+    "ApiGatewayGatewayResponse",
+    "ApiGatewayModel",
+    "ApiGatewayRequestValidator",
+    "ApiGatewayStage",
+    "create_method",
+    "install",
+]
+
 #: The moto internals this module replaces (checked by the canary tests).
 PATCHED: Patched = ((apigateway_models.Method, "create_from_cloudformation_json"),)
 

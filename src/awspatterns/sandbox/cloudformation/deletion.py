@@ -15,6 +15,8 @@ from moto.iam.models import iam_backends
 from awspatterns.sandbox.cloudformation.dependencies import creation_order
 from awspatterns.sandbox.errors import SandboxUnsupported
 
+__all__ = ["DELETERS", "delete_in_dependency_order"]
+
 Deleter = Callable[[Any, str, str], None]
 
 

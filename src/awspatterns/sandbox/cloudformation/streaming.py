@@ -13,6 +13,8 @@ from moto.logs.models import logs_backends
 from awspatterns.sandbox.cloudformation.base import SandboxModel
 from awspatterns.sandbox.errors import SandboxUnsupported
 
+__all__ = ["MODELS", "FirehoseDeliveryStream", "LogsLogStream", "LogsSubscriptionFilter"]
+
 
 class FirehoseDeliveryStream(SandboxModel, CloudFormationModel):
     """``AWS::KinesisFirehose::DeliveryStream`` with a direct-put source and an S3 destination."""

@@ -31,6 +31,8 @@ from awspatterns.sandbox.arns import Arn
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.subsystem import Engine, Patched
 
+__all__ = ["MAX_BUS_HOPS", "PATCHED", "DeliveryFailed", "EventRouter", "bus_admits", "install"]
+
 log = logging.getLogger("awspatterns.sandbox.deliveries.eventbridge")
 
 #: The moto internals this module replaces (checked by the canary tests).

@@ -25,6 +25,8 @@ from awspatterns.sandbox.arns import Arn
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.subsystem import Engine, Patched
 
+__all__ = ["DATE_PATTERNS", "EXPRESSION", "PATCHED", "Buffer", "FirehoseBuffers", "install", "object_key"]
+
 log = logging.getLogger("awspatterns.sandbox.deliveries.firehose")
 
 #: The moto internals this module replaces (checked by the canary tests).

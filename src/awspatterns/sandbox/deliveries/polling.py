@@ -9,6 +9,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
+__all__ = ["MappingPoller"]
+
 log = logging.getLogger("awspatterns.sandbox.deliveries.polling")
 
 Entry = TypeVar("Entry")

@@ -25,6 +25,8 @@ from moto.kinesis.models import kinesis_backends
 from awspatterns.sandbox.deliveries.polling import MappingPoller
 from awspatterns.sandbox.event_filters import matches_filters
 
+__all__ = ["DynamoDBStreamSource", "KinesisSource", "StreamMapping", "StreamPoller", "StreamRecord"]
+
 log = logging.getLogger("awspatterns.sandbox.deliveries.streams")
 
 

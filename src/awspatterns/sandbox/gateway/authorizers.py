@@ -14,6 +14,8 @@ from typing import Any
 
 from awspatterns.sandbox.gateway.messages import GatewayError, GatewayRequest
 
+__all__ = ["LAMBDA_URI", "Authorizers", "Decision", "Identity", "function_arn", "policy_allows"]
+
 #: ``arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function ARN>/invocations``
 LAMBDA_URI = re.compile(r"^arn:aws[\w-]*:apigateway:[\w-]+:lambda:path/[\d-]+/functions/(?P<function>.+)/invocations$")
 

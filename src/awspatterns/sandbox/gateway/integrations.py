@@ -20,6 +20,8 @@ from awspatterns.sandbox.gateway.authorizers import function_arn
 from awspatterns.sandbox.gateway.messages import GatewayError, GatewayReply, GatewayRequest
 from awspatterns.sandbox.gateway.vtl import MappingError, render
 
+__all__ = ["SERVICE_URI", "Call", "Integrations"]
+
 #: ``arn:aws:apigateway:<region>:<service>:path/<path>`` or ``...:action/<Action>``
 SERVICE_URI = re.compile(
     r"^arn:aws[\w-]*:apigateway:(?P<region>[\w-]+):(?P<service>[\w.-]+):(?P<style>path|action)/(?P<rest>.*)$"

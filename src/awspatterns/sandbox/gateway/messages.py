@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["DEFAULT_RESPONSES", "MAX_REQUEST_BYTES", "GatewayError", "GatewayReply", "GatewayRequest"]
+
 #: API Gateway's default gateway responses: type -> (status, message key, message).
 DEFAULT_RESPONSES: dict[str, tuple[int, str, str | None]] = {
     "MISSING_AUTHENTICATION_TOKEN": (403, "message", "Missing Authentication Token"),

@@ -9,6 +9,8 @@ from moto.apigateway.models import apigateway_backends
 
 from awspatterns.sandbox.gateway.messages import GatewayError
 
+__all__ = ["Route", "all_apis", "find_api", "route"]
+
 
 @dataclass
 class Route:

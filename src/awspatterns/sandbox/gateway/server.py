@@ -27,6 +27,8 @@ from awspatterns.sandbox.gateway.messages import (
 from awspatterns.sandbox.gateway.routing import Route, all_apis, route
 from awspatterns.sandbox.gateway.vtl import MappingError, render
 
+__all__ = ["LocalGateway", "serve_gateway"]
+
 log = logging.getLogger("awspatterns.sandbox.gateway")
 
 

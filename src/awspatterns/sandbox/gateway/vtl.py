@@ -11,6 +11,8 @@ from typing import Any
 import airspeed
 from jsonpath_ng import parse as parse_jsonpath  # type: ignore[attr-defined]
 
+__all__ = ["MappingError", "render"]
+
 
 class MappingError(Exception):
     """A template could not be rendered (for instance, ``$input.json`` on a body that is not JSON)."""

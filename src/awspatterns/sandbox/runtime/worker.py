@@ -17,6 +17,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+__all__ = ["LambdaContext", "error_of", "invoke", "load_handler", "main", "route_to_account"]
+
 
 class LambdaContext:
     """The context object Lambda passes to Python handlers."""
