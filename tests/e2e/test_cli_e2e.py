@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
 
 import pytest
 
+from awspatterns import ASSEMBLIES_DIR
 from awspatterns.sandbox import control
 from awspatterns.sandbox.inventory import inventory
 from awspatterns.targets.aws_target import BOOTSTRAP_VERSION_PARAMETER
@@ -52,7 +54,8 @@ def test_start_run_destroy_stop(tmp_path):
         assert left["log_groups"] == set() and left["tables"] == set() and left["topics"] == set()
     finally:
         assert patterns("sandbox", "stop", home=home).stdout.strip() == "sandbox stopped"
-    assert "no sandbox is running" in patterns("sandbox", "status", home=home).stdout
+    stopped = patterns("sandbox", "status", home=home)
+    assert stopped.returncode == 3 and "no sandbox is running" in stopped.stdout
     missing = patterns("outputs", "s3-fanout", home=home)
     assert missing.returncode == 2 and "no sandbox is running" in missing.stderr
     assert control.status(home) is None  # reading outputs never starts a sandbox behind the user's back
@@ -84,8 +87,10 @@ def test_aws_target_deploys_through_the_real_cdk_cli(tmp_path):
         outputs = json.loads(patterns("outputs", "s3-fanout", "--target", "aws", "--json", home=home, **aws).stdout)
         assert outputs["S3Fanout"]["TopicArn"].startswith("arn:aws:sns:us-east-1:123456789012:")
 
+        shutil.rmtree(ASSEMBLIES_DIR / "s3-fanout")  # as after `make clean`: the real account's stacks stay
         destroyed = patterns("destroy", "s3-fanout", "--target", "aws", home=home, **aws)
         assert destroyed.returncode == 0, destroyed.stderr
+        assert "synthesizing s3-fanout" in destroyed.stderr  # the CDK CLI destroys what an assembly names
         left = inventory(session)
         assert left["stacks"] == {"CDKToolkit"}  # bootstrap stays, as in a real account
         assert left["functions"] == set() and left["queues"] == set() and left["topics"] == set()

@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
 from awspatterns.cli import bench, catalog, deploy, sandbox
 from awspatterns.errors import PatternsError
 
@@ -33,12 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``patterns`` console script."""
     args = build_parser().parse_args(argv)
-    func: Callable[[argparse.Namespace], None] = args.func
+    func: Callable[[argparse.Namespace], int | None] = args.func
     try:
-        func(args)
+        return func(args) or 0
     except PatternsError as error:
         print(f"patterns: error: {error}", file=sys.stderr)
         return 2
+    except (EndpointConnectionError, ConnectionClosedError) as error:
+        print(
+            f"patterns: error: could not reach {getattr(error, 'kwargs', {}).get('endpoint_url', 'the endpoint')}: "
+            "is the sandbox running (`patterns sandbox status`), or is AWS_ENDPOINT_URL right?",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         return 130
-    return 0

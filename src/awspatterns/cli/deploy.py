@@ -74,9 +74,12 @@ def cmd_destroy(args: argparse.Namespace) -> None:
     target = get_target(args.target)
     for slug in args.slugs:
         pattern = get_pattern(slug)
-        assembly = ASSEMBLIES_DIR / slug
+        assembly: Path | None = ASSEMBLIES_DIR / slug
+        if not (ASSEMBLIES_DIR / slug / "manifest.json").is_file():
+            # the CDK CLI destroys only what an assembly names; the sandbox can go by the pattern's stack names
+            assembly = synthesize(pattern) if target.name == "aws" else None
         progress(f"destroying {slug} in {target.name} ...")
-        target.destroy(pattern, assembly if (assembly / "manifest.json").is_file() else None, progress)
+        target.destroy(pattern, assembly, progress)
 
 
 def add_commands(commands: Any) -> None:

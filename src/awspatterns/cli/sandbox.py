@@ -9,11 +9,15 @@ from typing import Any
 
 from awspatterns.cli.output import progress
 
-__all__ = ["add_commands", "cmd_sandbox"]
+__all__ = ["NOT_RUNNING", "add_commands", "cmd_sandbox"]
+
+#: The exit status of ``patterns sandbox status`` when no sandbox runs (LSB's "program is not running").
+NOT_RUNNING = 3
 
 
-def cmd_sandbox(args: argparse.Namespace) -> None:
-    """Start, stop or describe the local sandbox."""
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """Start, stop or describe the local sandbox; ``status`` exits with 3 when none is running (as service
+    managers do)."""
     from awspatterns.sandbox import control
 
     if args.action == "start":
@@ -21,22 +25,32 @@ def cmd_sandbox(args: argparse.Namespace) -> None:
         info = control.start()
         progress(f"sandbox running at {info.endpoint_url} (ready in {time.monotonic() - started:.1f} s)")
         print(json.dumps(info.to_json(), indent=2) if args.json else info.endpoint_url)
-    elif args.action == "stop":
+        return 0
+    if args.action == "stop":
         stopped = control.stop()
         print("sandbox stopped" if stopped else "no sandbox was running")
-    else:
-        running = control.status()
+        return 0
+    running = control.status()
+    if running is None:
+        pid = control.server_pid()
         if args.json:
-            print(json.dumps(running.to_json() if running else {"running": False}, indent=2))
-        elif running is None:
-            print("no sandbox is running; start it with `patterns sandbox start`")
+            print(json.dumps({"running": False, "starting_pid": pid}, indent=2))
+        elif pid is not None:
+            print(f"the sandbox (pid {pid}) is starting, or stopped answering before it was ready")
         else:
-            print(
-                f"running at {running.endpoint_url} (pid {running.pid}); local API Gateway at {running.api_endpoint}; "
-                "accounts: "
-                + ", ".join(f"{k}={v}" for k, v in running.accounts.items())
-                + f"; logs: {running.log_file}"
-            )
+            print("no sandbox is running; start it with `patterns sandbox start`")
+        return NOT_RUNNING
+    if args.json:
+        print(json.dumps({**running.to_json(), "answering": running.answers()}, indent=2))
+    else:
+        state = "running" if running.answers() else "NOT ANSWERING (see the log; `patterns sandbox stop` ends it)"
+        print(
+            f"{state} at {running.endpoint_url} (pid {running.pid}); local API Gateway at {running.api_endpoint}; "
+            "accounts: "
+            + ", ".join(f"{k}={v}" for k, v in running.accounts.items())
+            + f"; logs: {running.log_file}; its accounts live in memory and end with `patterns sandbox stop`"
+        )
+    return 0
 
 
 def add_commands(commands: Any) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from moto.awslambda.utils import get_backend as lambda_backend
 
+from awspatterns.sandbox import listeners
 from awspatterns.sandbox.cloudformation import apigateway, custom_resources, kms, lifecycle, resources
 from awspatterns.sandbox.deliveries import destinations, event_sources, eventbridge, firehose, s3, sns
 from awspatterns.sandbox.deliveries.async_invoke import AsyncInvocation, AsyncInvoker
@@ -26,6 +27,7 @@ __all__ = ["PATCHED", "SUBSYSTEMS", "SandboxEngine"]
 
 #: The sandbox's subsystems, in installation order: CloudFormation's types before what creates through them.
 SUBSYSTEMS: tuple[Subsystem, ...] = (
+    listeners,
     resources,
     lifecycle,
     custom_resources,

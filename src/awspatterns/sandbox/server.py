@@ -19,6 +19,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from awspatterns.sandbox.accounts import ACCOUNTS, DEFAULT_REGION
+from awspatterns.sandbox.listeners import refuse_foreign_host, require_local_host
+
+__all__ = ["main", "serve_control", "serve_moto"]
 
 __all__ = ["main", "serve_control"]
 
@@ -28,6 +31,8 @@ def serve_control(engine: Any, started: float) -> ThreadingHTTPServer:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if refuse_foreign_host(self):
+                return
             url = urlparse(self.path)
             if url.path == "/status":
                 body: dict[str, Any] = {
@@ -56,6 +61,17 @@ def serve_control(engine: Any, started: float) -> ThreadingHTTPServer:
     return server
 
 
+def serve_moto(port: int) -> Any:
+    """moto's server (the AWS endpoint) on 127.0.0.1, answering only requests addressed to this machine."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    app = require_local_host(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
+    return server
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start moto with the sandbox engine and serve until stopped."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -72,8 +88,6 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-
     from awspatterns.sandbox.engine import SandboxEngine
     from awspatterns.sandbox.gateway.server import LocalGateway, serve_gateway
     from awspatterns.sandbox.subsystem import EngineSettings
@@ -83,8 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = EngineSettings(retry_delays_s=delays, firehose_interval_s=args.firehose_interval)
     engine = SandboxEngine(endpoint_url, args.state_dir / "work", settings)
     engine.install()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
-    moto.start()
+    moto = serve_moto(args.port)
     control = serve_control(engine, started)
     gateway = serve_gateway(LocalGateway(engine.invoke_function, endpoint_url))
 
@@ -104,13 +117,21 @@ def main(argv: list[str] | None = None) -> None:
     (args.state_dir / "state.json.tmp").write_text(json.dumps(state, indent=2))
     (args.state_dir / "state.json.tmp").replace(args.state_dir / "state.json")
     logging.info("sandbox ready at %s (%.2f s)", endpoint_url, state["startup_s"])
-    while not stop.wait(30):
-        engine.runtime.reap_idle()
+    next_reap = time.monotonic() + 30
+    # Short waits: a signal delivered to another thread does not interrupt this one's wait, only ends it.
+    while not stop.wait(0.25):
+        if time.monotonic() >= next_reap:
+            engine.runtime.reap_idle()
+            next_reap = time.monotonic() + 30
     logging.info("sandbox stopping")
+    for listener in (gateway, control, moto):
+        listener.shutdown()
     engine.shutdown()
-    moto.stop()
-    control.shutdown()
-    gateway.shutdown()
+    logging.info("sandbox stopped")
+    logging.shutdown()
+    # Worker threads may still wait on invocations whose environments were just ended (their retries and
+    # deliveries would go to accounts that no longer exist): exit now instead of joining them.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -71,15 +71,22 @@ def deploy_stack(session: Any, stack: StackArtifact) -> dict[str, str]:
     cloudformation = session.client("cloudformation")
     body = stack.template_file.read_text()
     existing = _describe(cloudformation, stack.name)
+    _refuse_concurrent(stack.name, existing)
     if existing and existing["StackStatus"] in {"ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED"}:
         cloudformation.delete_stack(StackName=stack.name)
         existing = None
     capabilities = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-    if existing is None:
-        cloudformation.create_stack(StackName=stack.name, TemplateBody=body, Capabilities=capabilities)
-    elif cloudformation.get_template(StackName=stack.name)["TemplateBody"] != json.loads(body):
-        cloudformation.update_stack(StackName=stack.name, TemplateBody=body, Capabilities=capabilities)
+    try:
+        if existing is None:
+            cloudformation.create_stack(StackName=stack.name, TemplateBody=body, Capabilities=capabilities)
+        elif cloudformation.get_template(StackName=stack.name)["TemplateBody"] != json.loads(body):
+            cloudformation.update_stack(StackName=stack.name, TemplateBody=body, Capabilities=capabilities)
+    except cloudformation.exceptions.AlreadyExistsException as error:
+        raise DeployError(
+            f"another deploy created stack {stack.name} at the same time; wait for it to finish, then deploy again"
+        ) from error
     described = _describe(cloudformation, stack.name)
+    _refuse_concurrent(stack.name, described)
     if described is None or described["StackStatus"] not in DONE:
         raise DeployError(f"stack {stack.name} failed: {_failure_reasons(cloudformation, stack.name)}")
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
@@ -110,6 +117,16 @@ def destroy_stacks(session: Any, stack_names: list[str], progress: Any = print) 
             raise DeployError(f"stack {name} could not be deleted: {_failure_reasons(cloudformation, name)}")
         delete_function_log_groups(session, functions)
         progress(f"  {name}: deleted")
+
+
+def _refuse_concurrent(name: str, described: dict[str, Any] | None) -> None:
+    """A stack still in progress belongs to another deploy or destroy running now: say so, instead of reading
+    its unfinished state as a failure."""
+    if described is not None and described["StackStatus"].endswith("_IN_PROGRESS"):
+        raise DeployError(
+            f"another deploy of {name} is in progress ({described['StackStatus']}); wait for it to finish, "
+            "then deploy again"
+        )
 
 
 def _describe(cloudformation: Any, name: str) -> dict[str, Any] | None:

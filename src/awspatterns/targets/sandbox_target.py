@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from awspatterns.catalog import Pattern
 from awspatterns.sandbox import control
@@ -11,7 +15,7 @@ from awspatterns.targets import assembly_deployer
 from awspatterns.targets.assembly import stacks_in_order
 from awspatterns.targets.base import Progress, stack_outputs
 
-__all__ = ["SandboxTarget"]
+__all__ = ["SandboxTarget", "answering"]
 
 
 class SandboxTarget:
@@ -37,15 +41,31 @@ class SandboxTarget:
     def deploy(self, pattern: Pattern, assembly_dir: Path, progress: Progress) -> dict[str, dict[str, str]]:
         """Publish assets and create the stacks; API URLs in the outputs point at the local gateway."""
         info = self.info()
-        return info.local_outputs(assembly_deployer.deploy_assembly(info.session(self.account), assembly_dir, progress))
+        with answering(info):
+            outputs = assembly_deployer.deploy_assembly(info.session(self.account), assembly_dir, progress)
+        return info.local_outputs(outputs)
 
     def outputs(self, pattern: Pattern) -> dict[str, dict[str, str]] | None:
         """The deployed stacks' outputs, API URLs made local; ``None`` when not every stack is deployed."""
         info = self.info()
-        outputs = stack_outputs(info.session(self.account), pattern)
+        with answering(info):
+            outputs = stack_outputs(info.session(self.account), pattern)
         return None if outputs is None else info.local_outputs(outputs)
 
     def destroy(self, pattern: Pattern, assembly_dir: Path | None, progress: Progress) -> None:
         """Delete the stacks (dependents first) and their functions' log groups."""
         names = [s.name for s in stacks_in_order(assembly_dir)] if assembly_dir else list(pattern.stacks)
-        assembly_deployer.destroy_stacks(self.session(), names, progress)
+        info = self.info()
+        with answering(info):
+            assembly_deployer.destroy_stacks(info.session(self.account), names, progress)
+
+
+@contextlib.contextmanager
+def answering(info: control.SandboxInfo) -> Iterator[None]:
+    """Turn a lost connection to the sandbox into an error that says so and where its log is."""
+    try:
+        yield
+    except (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError) as error:
+        raise control.SandboxError(
+            f"the sandbox stopped answering at {info.endpoint_url} ({type(error).__name__}); see {info.log_file}"
+        ) from error

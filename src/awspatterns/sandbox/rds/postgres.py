@@ -60,15 +60,21 @@ class PostgresServer:
 class PostgresServers:
     """Starts and stops one server per cluster."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None) -> None:
+        """Data directories go under ``root`` (a new temporary directory when ``None``), created on first use."""
         self._servers: dict[str, PostgresServer] = {}
         self._lock = threading.Lock()
+        self._requested_root = root
         self._root: Path | None = None
         self._os_user: Any = None
 
     def _prepare(self) -> Path:
         if self._root is None:
-            self._root = Path(tempfile.mkdtemp(prefix="awspatterns-rds-"))
+            if self._requested_root is None:
+                self._root = Path(tempfile.mkdtemp(prefix="awspatterns-rds-"))
+            else:
+                self._root = self._requested_root
+                self._root.mkdir(parents=True, exist_ok=True)
             self._root.chmod(0o755)  # the pgserver user must reach its data directories
             if os.geteuid() == 0:
                 with warnings.catch_warnings():
