@@ -153,8 +153,8 @@ def test_make_setup_bootstraps_a_locked_and_hashed_uv():
         ("moto==5.2.5\n", "moto==5.2.5 has no hash"),
         ("moto==5.2.4 \\\n    --hash=sha256:" + "0" * 64 + "\n", "pyproject.toml pins moto[server]==5.2.5"),
         ("moto>=5.2 \\\n    --hash=sha256:" + "0" * 64 + "\n", "not an exact `name==version` pin"),
-        ("--index-url " + "https" + "://mirror.invalid/simple\n", "names a location"),
-        ("moto @ " + "file" + ":///opt/wheels/moto.whl\n", "names a location"),
+        ("--index-url " + "https" + "://example.invalid/simple\n", "names a location"),
+        ("moto @ " + "file" + ":///tmp/moto-5.2.5-py3-none-any.whl\n", "names a location"),
     ],
     ids=["no-hash", "disagrees-with-exact-pin", "range", "index-url", "file-path"],
 )
