@@ -45,6 +45,7 @@ class PythonFunction(Construct):
         function: the ``lambda.Function``.
         role: its execution role.
         log_group: its log group.
+        xray_policy: the role's policy that lets the function send traces (X-Ray's actions only).
     """
 
     def __init__(
@@ -73,6 +74,23 @@ class PythonFunction(Construct):
             description=f"Execution role of {construct_id}",
         )
         self.log_group.grant_write(self.role)
+        # X-Ray's two write actions support no resource-level permissions, so they need Resource "*". They get a
+        # policy of their own, acknowledged there only: a wildcard granted to the role later is still a finding.
+        self.xray_policy = iam.Policy(
+            self,
+            "XRay",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+            ],
+        )
+        acknowledge(
+            self.xray_policy,
+            {
+                "AwsSolutions-IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords support no "
+                "resource-level permissions; this policy holds only those two actions."
+            },
+        )
         self.function = lambda_.Function(
             self,
             "Default",
@@ -84,7 +102,6 @@ class PythonFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             layers=[powertools_layer(self)],
-            tracing=lambda_.Tracing.ACTIVE,
             timeout=timeout,
             memory_size=memory_size,
             environment={
@@ -96,13 +113,12 @@ class PythonFunction(Construct):
             max_event_age=max_event_age,
             on_failure=on_failure,
         )
-        acknowledge(
-            self.role,
-            {
-                "AwsSolutions-IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords support no "
-                "resource-level permissions (added by tracing=ACTIVE).",
-            },
-        )
+        # Tracing is switched on in the template rather than with tracing=Tracing.ACTIVE, which would also add
+        # the X-Ray statement to the role's default policy, where only a role-wide acknowledgement could cover it.
+        function_resource = self.function.node.default_child
+        assert isinstance(function_resource, lambda_.CfnFunction)
+        function_resource.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+        function_resource.node.add_dependency(self.xray_policy)
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
