@@ -36,6 +36,11 @@ class S3FanoutStack(cdk.Stack):
         super().__init__(scope, construct_id, description=description)
 
         # --8<-- [start:topic]
+        # The topic key's policy below lets S3 use the key for this bucket in this account only. With this flag on
+        # (cdk.json, as aws-cdk-lib recommends), SnsDestination would add an unconditional statement for
+        # s3.amazonaws.com beside it, so it is off in this stack (context must be set before any child exists).
+        self.node.set_context("@aws-cdk/s3-notifications:addS3TrustKeyPolicyForSnsSubscriptions", False)
+
         access_logs = AccessLogBucket(self, "AccessLogs")
         bucket = SecureBucket(self, "Uploads", access_logs=access_logs.bucket).bucket
 
