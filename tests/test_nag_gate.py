@@ -4,12 +4,17 @@ import json
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
+from awspatterns import REPO_ROOT
 from awspatterns.app import new_app
+from awspatterns.blocks import PythonFunction
 from awspatterns.synth import nag_violations
+
+HANDLERS = REPO_ROOT / "examples" / "s3-fanout" / "handlers"
 
 
 def test_every_example_passes_the_gate_with_reasons(assemblies):
@@ -32,6 +37,19 @@ def test_every_acknowledgement_carries_a_reason(assemblies):
     assert seen > 0, "expected the examples' acknowledgements in the cloud assembly metadata"
 
 
+def test_wildcard_resource_acknowledgements_sit_only_on_xray_policies_and_cdk_custom_resources(assemblies):
+    # A wildcard acknowledged on a whole role would silently accept any later wildcard grant to that role.
+    for assembly in assemblies.values():
+        for metadata_file in assembly.directory.glob("*.metadata.json"):
+            for path, entries in json.loads(metadata_file.read_text()).items():
+                for entry in entries:
+                    if entry["type"] == "aws:cdk:acknowledged-rules" and any(
+                        rule.endswith("AwsSolutions-IAM5[Resource::*]") for rule in entry["data"]
+                    ):
+                        name = path.rsplit("/", 1)[-1]
+                        assert name == "XRay" or name.startswith(("BucketNotificationsHandler", "Custom::")), path
+
+
 def test_a_naive_stack_fails_the_gate(tmp_path):
     app = new_app(outdir=str(tmp_path))
     stack = cdk.Stack(app, "Naive")
@@ -49,3 +67,25 @@ def test_a_naive_stack_fails_the_gate(tmp_path):
         "AwsSolutions-SQS4",
         "AwsSolutions-SNS3",
     } <= rules
+
+
+def function_stack(outdir) -> tuple[cdk.App, PythonFunction]:
+    app = new_app(outdir=str(outdir))
+    stack = cdk.Stack(app, "Blocks")
+    function = PythonFunction(stack, "Fn", code_dir=HANDLERS, handler="indexer.index.handler", description="A test")
+    return app, function
+
+
+def test_a_function_block_alone_passes_the_gate(tmp_path):
+    app, _ = function_stack(tmp_path)
+    app.synth()
+    assert nag_violations(tmp_path) == []
+
+
+def test_a_wildcard_grant_on_a_function_role_fails_the_gate(tmp_path):
+    # The X-Ray acknowledgement covers the X-Ray policy only: a later wildcard on the role is a finding.
+    app, function = function_stack(tmp_path)
+    function.role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"]))
+    with pytest.raises(Exception, match="ValidationFailed"):
+        app.synth()
+    assert nag_violations(tmp_path) == [("AwsSolutions-IAM5[Resource::*]", "Blocks/Fn/Role/DefaultPolicy/Resource")]

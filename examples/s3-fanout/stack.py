@@ -18,12 +18,12 @@ from constructs import Construct
 
 from awspatterns.app import acknowledge
 from awspatterns.blocks import (
-    access_log_bucket,
+    AccessLogBucket,
+    DeadLetterQueue,
+    PythonFunction,
+    QueueWithDlq,
+    SecureBucket,
     acknowledge_cdk_custom_resources,
-    dead_letter_queue,
-    python_function,
-    queue_with_dlq,
-    secure_bucket,
 )
 
 HANDLERS = Path(__file__).parent / "handlers"
@@ -32,11 +32,17 @@ HANDLERS = Path(__file__).parent / "handlers"
 class S3FanoutStack(cdk.Stack):
     """A bucket whose ``ObjectCreated`` events reach three subscribers through one encrypted SNS topic."""
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, scope: Construct, construct_id: str, *, description: str) -> None:
+        super().__init__(scope, construct_id, description=description)
 
         # --8<-- [start:topic]
-        bucket = secure_bucket(self, "Uploads", access_logs=access_log_bucket(self, "AccessLogs"))
+        # The topic key's policy below lets S3 use the key for this bucket in this account only. With this flag on
+        # (cdk.json, as aws-cdk-lib recommends), SnsDestination would add an unconditional statement for
+        # s3.amazonaws.com beside it, so it is off in this stack (context must be set before any child exists).
+        self.node.set_context("@aws-cdk/s3-notifications:addS3TrustKeyPolicyForSnsSubscriptions", False)
+
+        access_logs = AccessLogBucket(self, "AccessLogs")
+        bucket = SecureBucket(self, "Uploads", access_logs=access_logs.bucket).bucket
 
         topic_key = kms.Key(
             self,
@@ -93,8 +99,8 @@ class S3FanoutStack(cdk.Stack):
         # --8<-- [start:indexer]
         # Subscriber 1: a Lambda function, invoked asynchronously by SNS. Failures are retried twice by
         # Lambda, then land in the DLQ with their error; undeliverable messages land there from SNS.
-        indexer_failures = dead_letter_queue(self, "IndexerFailures")
-        indexer = python_function(
+        indexer_failures = DeadLetterQueue(self, "IndexerFailures").queue
+        indexer = PythonFunction(
             self,
             "Indexer",
             code_dir=HANDLERS,
@@ -105,7 +111,7 @@ class S3FanoutStack(cdk.Stack):
             max_event_age=cdk.Duration.hours(1),
             on_failure=destinations.SqsDestination(indexer_failures),
         )
-        topic.add_subscription(subscriptions.LambdaSubscription(indexer, dead_letter_queue=indexer_failures))
+        topic.add_subscription(subscriptions.LambdaSubscription(indexer.function, dead_letter_queue=indexer_failures))
         records.grant(indexer, "dynamodb:UpdateItem")
         idempotency.grant_read_write_data(indexer)
         # --8<-- [end:indexer]
@@ -114,11 +120,11 @@ class S3FanoutStack(cdk.Stack):
         # Subscriber 2: a queue buffers events for a consumer that reads each object; failed records are
         # reported one by one (ReportBatchItemFailures) and move to the DLQ after three receives.
         checksum_timeout = cdk.Duration.seconds(60)
-        checksum_queue = queue_with_dlq(
+        checksum_queue = QueueWithDlq(
             self, "ChecksumQueue", visibility_timeout=cdk.Duration.seconds(6 * checksum_timeout.to_seconds())
-        )
+        ).queue
         topic.add_subscription(subscriptions.SqsSubscription(checksum_queue, raw_message_delivery=True))
-        checksum = python_function(
+        checksum = PythonFunction(
             self,
             "Checksum",
             code_dir=HANDLERS,
@@ -127,7 +133,7 @@ class S3FanoutStack(cdk.Stack):
             environment=tables,
             timeout=checksum_timeout,
         )
-        checksum.add_event_source(
+        checksum.function.add_event_source(
             event_sources.SqsEventSource(
                 checksum_queue,
                 batch_size=10,
@@ -135,13 +141,13 @@ class S3FanoutStack(cdk.Stack):
                 report_batch_item_failures=True,
             )
         )
-        checksum.add_to_role_policy(
+        checksum.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[bucket.arn_for_objects("*")]
             )
         )
         acknowledge(
-            checksum.role,  # type: ignore[arg-type]
+            checksum.role,
             {
                 "AwsSolutions-IAM5[Resource::<Uploads4F6EB0FD.Arn>/*]": "The consumer reads whichever object "
                 "an event names; keys are not known in advance.",
@@ -153,7 +159,7 @@ class S3FanoutStack(cdk.Stack):
 
         # --8<-- [start:audit]
         # Subscriber 3: a queue that keeps the raw events for 14 days for an audit team to poll.
-        audit_queue = queue_with_dlq(self, "AuditQueue", retention=cdk.Duration.days(14))
+        audit_queue = QueueWithDlq(self, "AuditQueue", retention=cdk.Duration.days(14)).queue
         topic.add_subscription(subscriptions.SqsSubscription(audit_queue, raw_message_delivery=True))
         # --8<-- [end:audit]
 

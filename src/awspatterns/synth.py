@@ -50,7 +50,7 @@ def synth(pattern: Pattern, outdir: Path | None = None) -> Assembly:
         SynthError: synthesis failed; cdk-nag violations are listed rule by rule.
     """
     directory = (outdir or ASSEMBLIES_DIR) / pattern.slug
-    app = new_app(outdir=str(directory))
+    app = new_app(pattern.directory, outdir=str(directory))
     load_stack_module(pattern).build(app)
     try:
         app.synth()

@@ -75,8 +75,27 @@ def test_topic_is_kms_encrypted_and_admits_only_the_bucket_over_tls(template):
 def test_kms_key_lets_only_this_bucket_publish(template):
     key = next(iter(template.find_resources("AWS::KMS::Key").values()))["Properties"]
     assert key["EnableKeyRotation"] is True
-    s3_statement = next(s for s in key["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "s3.amazonaws.com"})
-    assert set(s3_statement["Condition"]) == {"StringEquals", "ArnLike"}
+    s3_statements = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "s3.amazonaws.com"}]
+    assert len(s3_statements) == 1  # no unconditional statement beside it (SnsDestination adds one under a flag)
+    conditions = s3_statements[0]["Condition"]
+    assert conditions["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert conditions["ArnLike"]["aws:SourceArn"]["Fn::GetAtt"][0].startswith("Uploads")
+
+
+def test_access_logs_are_delivered_by_a_bucket_policy_for_this_bucket_only(template):
+    log_bucket_name, log_bucket = next(
+        (name, b) for name, b in template.find_resources("AWS::S3::Bucket").items() if name.startswith("AccessLogs")
+    )
+    assert "AccessControl" not in log_bucket["Properties"]  # no LogDeliveryWrite ACL
+    policy = next(
+        p["Properties"]["PolicyDocument"]
+        for p in template.find_resources("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": log_bucket_name}
+    )
+    delivery = next(s for s in policy["Statement"] if s["Principal"] == {"Service": "logging.s3.amazonaws.com"})
+    assert delivery["Action"] == "s3:PutObject"
+    assert delivery["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::GetAtt"][0].startswith("Uploads")
 
 
 def test_three_independent_subscriptions(template):

@@ -1,0 +1,131 @@
+"""Lambda functions with the catalog's defaults: own role, own log group, tracing, Powertools."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from awspatterns.app import acknowledge
+from awspatterns.blocks.runtime import PYTHON_RUNTIME, powertools_layer
+
+__all__ = ["PythonFunction"]
+
+
+# --8<-- [start:function]
+@jsii.implements(iam.IGrantable)
+class PythonFunction(Construct):
+    """A Python function with its own role, its own log group (30 days) and X-Ray tracing.
+
+    The role gets only what writing to its own log group needs; callers grant the rest, to the block itself
+    (it is an ``iam.IGrantable``: ``table.grant_read_write_data(function)``) or to ``.role``. That avoids the
+    broad ``AWSLambdaBasicExecutionRole`` managed policy. X-Ray's two actions, which take no resource, are in a
+    policy of their own (``<id>/XRay``), the only place their wildcard is acknowledged to cdk-nag: a wildcard
+    granted to the role later fails the gate. The construct tree nests: ``<id>/Role``, ``<id>/Logs``,
+    ``<id>/XRay``, and the function itself as ``<id>``'s default child, so its logical id is ``<id>...``.
+
+    Args:
+        scope: the parent construct.
+        construct_id: the block's id; also the function's Powertools service name.
+        code_dir: the folder packaged as the function's code (the example's ``handlers/``).
+        handler: ``module.function`` within ``code_dir``, e.g. ``indexer.index.handler``.
+        description: what the function does (shown in the console).
+        environment: variables added to the Powertools defaults.
+        timeout: the invocation time limit.
+        memory_size: memory in MiB (CPU scales with it).
+        retry_attempts: retries of a failed asynchronous invocation (Lambda's default is 2).
+        max_event_age: how long an asynchronous event may wait before it is discarded (or sent on failure).
+        on_failure: where asynchronous invocations that still fail go, with their error.
+
+    Attributes:
+        function: the ``lambda.Function``.
+        role: its execution role.
+        log_group: its log group.
+        xray_policy: the role's policy that lets the function send traces (X-Ray's actions only).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code_dir: Path,
+        handler: str,
+        description: str,
+        environment: Mapping[str, str] | None = None,
+        timeout: cdk.Duration = cdk.Duration.seconds(30),
+        memory_size: int = 256,
+        retry_attempts: int | None = None,
+        max_event_age: cdk.Duration | None = None,
+        on_failure: lambda_.IDestination | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {construct_id}",
+        )
+        self.log_group.grant_write(self.role)
+        # X-Ray's two write actions support no resource-level permissions, so they need Resource "*". They get a
+        # policy of their own, acknowledged there only: a wildcard granted to the role later is still a finding.
+        self.xray_policy = iam.Policy(
+            self,
+            "XRay",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+            ],
+        )
+        acknowledge(
+            self.xray_policy,
+            {
+                "AwsSolutions-IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords support no "
+                "resource-level permissions; this policy holds only those two actions."
+            },
+        )
+        self.function = lambda_.Function(
+            self,
+            "Default",
+            runtime=PYTHON_RUNTIME,
+            architecture=lambda_.Architecture.X86_64,
+            code=lambda_.Code.from_asset(str(code_dir), exclude=["__pycache__", "*.pyc"]),
+            handler=handler,
+            description=description,
+            role=self.role,
+            log_group=self.log_group,
+            layers=[powertools_layer(self)],
+            timeout=timeout,
+            memory_size=memory_size,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": construct_id,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **(environment or {}),
+            },
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+            on_failure=on_failure,
+        )
+        # Tracing is switched on in the template rather than with tracing=Tracing.ACTIVE, which would also add
+        # the X-Ray statement to the role's default policy, where only a role-wide acknowledgement could cover it.
+        function_resource = self.function.node.default_child
+        assert isinstance(function_resource, lambda_.CfnFunction)
+        function_resource.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+        function_resource.node.add_dependency(self.xray_policy)
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The execution role: what ``grant_*`` methods of other resources grant to (``iam.IGrantable``)."""
+        return self.role
+
+
+# --8<-- [end:function]

@@ -1,0 +1,130 @@
+"""The building blocks as constructs: ids nest, grants reach the block's role, defaults hold, X-Ray stands apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk.assertions import Match, Template
+
+from awspatterns import REPO_ROOT
+from awspatterns.blocks import (
+    POWERTOOLS_LAYER_ACCOUNT,
+    PYTHON_RUNTIME,
+    AccessLogBucket,
+    PythonFunction,
+    QueueWithDlq,
+    SecureBucket,
+)
+
+HANDLERS = REPO_ROOT / "examples" / "s3-fanout" / "handlers"
+XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+
+
+@pytest.fixture(scope="module")
+def blocks() -> tuple[cdk.Stack, PythonFunction, Template]:
+    stack = cdk.Stack(cdk.App(), "Blocks")
+    function = PythonFunction(
+        stack, "Fn", code_dir=HANDLERS, handler="indexer.index.handler", description="A test", environment={"A": "1"}
+    )
+    table = dynamodb.Table(
+        stack, "Table", partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)
+    )
+    table.grant_read_data(function)  # the block is an iam.IGrantable
+    logs = AccessLogBucket(stack, "AccessLogs")
+    SecureBucket(stack, "Uploads", access_logs=logs.bucket)
+    QueueWithDlq(stack, "Work")
+    return stack, function, Template.from_stack(stack)
+
+
+def logical_id(stack: cdk.Stack, construct: object) -> str:
+    return stack.get_logical_id(construct.node.default_child)  # type: ignore[attr-defined]
+
+
+def statements(template: Template, logical: str) -> list[dict[str, Any]]:
+    return template.to_json()["Resources"][logical]["Properties"]["PolicyDocument"]["Statement"]  # type: ignore[no-any-return]
+
+
+def test_parts_nest_under_the_block_and_the_main_resource_keeps_the_block_id(blocks):
+    stack, function, _ = blocks
+    assert function.role.node.path == "Blocks/Fn/Role"
+    assert function.log_group.node.path == "Blocks/Fn/Logs"
+    assert function.xray_policy.node.path == "Blocks/Fn/XRay"
+    assert logical_id(stack, function.function).startswith("Fn")
+    assert not logical_id(stack, function.function).startswith("FnDefault")
+    assert logical_id(stack, function.role).startswith("FnRole")
+
+
+def test_function_defaults(blocks):
+    stack, function, template = blocks
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Runtime": PYTHON_RUNTIME.name,
+            "Architectures": ["x86_64"],
+            "MemorySize": 256,
+            "Timeout": 30,
+            "TracingConfig": {"Mode": "Active"},
+            "Layers": [
+                {
+                    "Fn::Join": [
+                        "",
+                        Match.array_with(
+                            [
+                                Match.string_like_regexp(
+                                    f":{POWERTOOLS_LAYER_ACCOUNT}:layer:AWSLambdaPowertoolsPythonV3-"
+                                )
+                            ]
+                        ),
+                    ]
+                }
+            ],
+            "Environment": {"Variables": {"POWERTOOLS_SERVICE_NAME": "Fn", "POWERTOOLS_LOG_LEVEL": "INFO", "A": "1"}},
+            "LoggingConfig": {"LogGroup": {"Ref": Match.string_like_regexp("^FnLogs")}},
+            "Role": {"Fn::GetAtt": [Match.string_like_regexp("^FnRole"), "Arn"]},
+        },
+    )
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+    role = template.to_json()["Resources"][logical_id(stack, function.role)]
+    assert "ManagedPolicyArns" not in role["Properties"]  # its own role, not AWSLambdaBasicExecutionRole
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "lambda.amazonaws.com"
+    }
+
+
+def test_xray_is_granted_by_its_own_policy_and_the_function_waits_for_it(blocks):
+    stack, function, template = blocks
+    xray = logical_id(stack, function.xray_policy)
+    assert statements(template, xray) == [{"Action": XRAY_ACTIONS, "Effect": "Allow", "Resource": "*"}]
+    default_policy = logical_id(stack, function.role.node.find_child("DefaultPolicy"))
+    granted = [s["Action"] for s in statements(template, default_policy)]
+    assert not any("xray" in str(action) for action in granted)
+    function_resource = template.to_json()["Resources"][logical_id(stack, function.function)]
+    assert xray in function_resource["DependsOn"]
+
+
+def test_grants_to_the_block_reach_its_roles_default_policy(blocks):
+    stack, function, template = blocks
+    default_policy = logical_id(stack, function.role.node.find_child("DefaultPolicy"))
+    actions = {a for s in statements(template, default_policy) for a in s["Action"]}
+    assert {"dynamodb:GetItem", "dynamodb:Query", "logs:PutLogEvents"} <= actions
+    assert not any(a.startswith("dynamodb:Put") for a in actions)
+
+
+def test_bucket_and_queue_defaults(blocks):
+    _, _, template = blocks
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "LoggingConfiguration": {"DestinationBucketName": Match.any_value(), "LogFilePrefix": "Uploads/"},
+        },
+    )
+    queues = template.find_resources("AWS::SQS::Queue")
+    work = next(q for name, q in queues.items() if name.startswith("Work") and not name.startswith("WorkDlq"))
+    dlq = next(q for name, q in queues.items() if name.startswith("WorkDlq"))
+    assert work["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
+    assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert all(q["Properties"]["SqsManagedSseEnabled"] for q in queues.values())
