@@ -11,7 +11,12 @@ from awspatterns.catalog import load_catalog
 from awspatterns.snippets import SnippetError, references_by_file, sections
 
 PAGES = sorted((REPO_ROOT / "docs").rglob("*.md"))
-SOURCES = [p for d in ("examples", "src", "tests", "diagrams") for p in (REPO_ROOT / d).rglob("*.py")]
+SOURCES = [
+    p
+    for d in ("examples", "src", "tests", "diagrams")
+    for p in (REPO_ROOT / d).rglob("*.py")
+    if "cdk.out" not in p.parts  # what `cdk synth` in an example folder leaves is build output, not source
+]
 
 
 def module_name(slug: str) -> str:
