@@ -278,8 +278,13 @@ def test_a_server_that_cannot_listen_leaves_nothing(servers, servers_root, monke
 
 
 def test_a_database_that_cannot_be_created_stops_the_server_and_leaves_nothing(servers, servers_root, monkeypatch):
-    ports = []
-    monkeypatch.setattr(postgres, "free_port", lambda: ports.append(free_port()) or ports[-1])
+    ports: list[int] = []
+
+    def remembered_port() -> int:
+        ports.append(free_port())
+        return ports[-1]
+
+    monkeypatch.setattr(postgres, "free_port", remembered_port)
     with pytest.raises(psycopg.Error):
         servers.start("k", "cluster", "admin", "secret", 'not"valid')
     assert list(servers_root.iterdir()) == []
