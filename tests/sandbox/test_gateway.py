@@ -57,13 +57,18 @@ class Gateway:
 
 
 @pytest.fixture(scope="module")
-def gateway(sandbox, tmp_path_factory):
-    session = sandbox.session("301000000001")
+def assembly(tmp_path_factory):
+    """The conformance stack, synthesized once for every deployment in this module."""
+    return build(tmp_path_factory.mktemp("gateway"))
+
+
+def deploy(sandbox, assembly, account) -> Gateway:
+    """Deploy the conformance stack into an account and return its gateway."""
+    session = sandbox.session(account)
     assembly_deployer.bootstrap(session)
-    before = inventory(session)
-    outputs = sandbox.local_outputs(
-        assembly_deployer.deploy_assembly(session, build(tmp_path_factory.mktemp("gateway")), progress=lambda _: None)
-    )["GatewayConformance"]
+    outputs = sandbox.local_outputs(assembly_deployer.deploy_assembly(session, assembly, progress=lambda _: None))[
+        "GatewayConformance"
+    ]
     resources = session.client("cloudformation").describe_stack_resources(StackName="GatewayConformance")
     functions = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
@@ -72,7 +77,16 @@ def gateway(sandbox, tmp_path_factory):
     }
     api_url = next(v for k, v in outputs.items() if k.startswith("ApiEndpoint"))
     assert api_url.startswith(sandbox.api_endpoint + "/")
-    yield Gateway(api_url.rstrip("/"), session, outputs["QueueUrl"], functions)
+    return Gateway(api_url.rstrip("/"), session, outputs["QueueUrl"], functions)
+
+
+@pytest.fixture(scope="module")
+def gateway(sandbox, assembly):
+    session = sandbox.session("301000000001")
+    assembly_deployer.bootstrap(session)
+    before = inventory(session)
+    gateway = deploy(sandbox, assembly, "301000000001")
+    yield gateway
     assembly_deployer.destroy_stacks(session, ["GatewayConformance"], progress=lambda _: None)
     assert leftovers(before, inventory(session)) == {}
 
@@ -228,3 +242,23 @@ def test_invalid_orders_are_rejected_with_400_and_never_reach_the_queue(gateway,
 def test_a_content_type_without_a_template_is_415_when_passthrough_is_never(gateway):
     reply = gateway.call("POST", "/orders?channel=web", {**ORDER, "Content-Type": "text/plain"}, "sku=a")
     assert reply.status == 415
+
+
+# ------------------------------------------------------------------ functions that are gone
+def test_a_deleted_function_is_api_gateways_500_not_a_dropped_connection(sandbox, assembly):
+    """API Gateway answers 500 when it cannot call the function at all (a Lambda error would be 502); the sandbox's
+    log says which function and why. The account is this test's own and its stack stays: deleting it fails on the
+    functions deleted out of band (CloudFormation would count them as deleted)."""
+    gateway = deploy(sandbox, assembly, "301000000002")
+    functions = gateway.session.client("lambda")
+    echo = gateway.functions[function_id(gateway, "Echo")]
+    authorizer = gateway.functions[function_id(gateway, "TokenAuthorizerFunction")]
+    functions.delete_function(FunctionName=echo)
+    reply = gateway.call("GET", "/files/x")
+    assert (reply.status, reply.json) == (500, {"message": "Internal server error"})
+    functions.delete_function(FunctionName=authorizer)
+    reply = gateway.call("GET", "/items/1", ALLOW)
+    assert (reply.status, reply.json) == (500, {"message": None})  # AUTHORIZER_CONFIGURATION_ERROR
+    log = sandbox.log_file.read_text()
+    assert f"could not invoke arn:aws:lambda:us-east-1:301000000002:function:{echo}" in log
+    assert f"could not invoke the authorizer arn:aws:lambda:us-east-1:301000000002:function:{authorizer}" in log

@@ -4,11 +4,18 @@ server, and the Data API runs real SQL on it, with the documented parameter, res
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import tempfile
+from pathlib import Path
 
 import psycopg
 import pytest
 from botocore.exceptions import ClientError
+
+from awspatterns.sandbox.ports import free_port
+from awspatterns.sandbox.rds import postgres
+from awspatterns.sandbox.rds.postgres import PostgresServers
 
 
 def secret_field(key):
@@ -230,4 +237,57 @@ def test_deleting_the_stack_stops_the_server_and_removes_everything(sandbox):
     assert session.client("rds").describe_db_instances()["DBInstances"] == []
     assert session.client("secretsmanager").list_secrets()["SecretList"] == []
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", int(outputs["Port"])), timeout=1):
+        pass
+
+
+# ------------------------------------------------------------------ a start that fails leaves nothing behind
+@pytest.fixture
+def servers_root():
+    """A root the servers' OS user can reach (under root, PostgreSQL runs as ``pgserver``; pytest's own temporary
+    directories are private to the user running the tests)."""
+    parent = Path(tempfile.mkdtemp(prefix="awspatterns-rds-test-"))
+    parent.chmod(0o755)
+    yield parent / "rds"
+    shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture
+def servers(servers_root):
+    """Servers of this test alone, in the sandbox's own code but outside a sandbox process."""
+    servers = PostgresServers(servers_root)
+    yield servers
+    servers.shutdown()
+
+
+def test_a_failed_initdb_leaves_no_password_file_or_data_directory(servers, servers_root):
+    with pytest.raises(RuntimeError, match=r'initdb failed: .*"pg_admin"'):
+        servers.start("k", "cluster", "pg_admin", "secret", None)  # PostgreSQL reserves the pg_ prefix for roles
+    assert list(servers_root.iterdir()) == []
+    assert servers.get("k") is None
+
+
+def test_a_server_that_cannot_listen_leaves_nothing(servers, servers_root, monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setattr(postgres, "free_port", lambda: taken.getsockname()[1])
+        with pytest.raises(RuntimeError, match="pg_ctl failed"):
+            servers.start("k", "cluster", "admin", "secret", None)
+    assert list(servers_root.iterdir()) == []
+    assert servers.get("k") is None
+
+
+def test_a_database_that_cannot_be_created_stops_the_server_and_leaves_nothing(servers, servers_root, monkeypatch):
+    ports: list[int] = []
+
+    def remembered_port() -> int:
+        ports.append(free_port())
+        return ports[-1]
+
+    monkeypatch.setattr(postgres, "free_port", remembered_port)
+    with pytest.raises(psycopg.Error):
+        servers.start("k", "cluster", "admin", "secret", 'not"valid')
+    assert list(servers_root.iterdir()) == []
+    assert servers.get("k") is None
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", ports[0]), timeout=1):
         pass

@@ -1,7 +1,7 @@
-"""How the sandbox's CloudFormation runs a stack's life: creation that rolls back and says why, deletion in
-dependency order that leaves a failed stack in ``DELETE_FAILED``, templates that do not parse as a
-``ValidationError``, and CREATE change sets (what ``cdk deploy`` sends) that create the stack as ``CreateStack``
-does."""
+"""How the sandbox's CloudFormation runs a stack's life: templates refused before anything is created, with
+CloudFormation's messages (``templates``, wired by ``validation``), creation that rolls back and says why, deletion
+in dependency order that leaves a failed stack in ``DELETE_FAILED``, and CREATE change sets (what ``cdk deploy``
+sends) that create the stack as ``CreateStack`` does."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from typing import Any
 
 from moto.cloudformation import models as cfn_models_module
 from moto.cloudformation import parsing
-from moto.cloudformation.exceptions import ValidationError
 
+from awspatterns.sandbox.cloudformation import validation
 from awspatterns.sandbox.cloudformation.change_sets import execute_change_set
 from awspatterns.sandbox.cloudformation.deletion import delete_in_dependency_order
+from awspatterns.sandbox.cloudformation.templates import parse_template
 from awspatterns.sandbox.errors import SandboxUnsupported
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.subsystem import Engine, Patched
@@ -36,6 +37,7 @@ PATCHED: Patched = (
     (cfn_models_module.CloudFormationBackend, "execute_change_set"),
     (cfn_models_module.CloudFormationBackend, "delete_stack"),
     (cfn_models_module.CloudFormationBackend, "_validate_export_uniqueness"),
+    *validation.PATCHED,
 )
 
 
@@ -63,8 +65,9 @@ def parse_and_create_resource_strict(original: Callable[..., Any]) -> Callable[.
 
 
 def install(engine: Engine) -> None:
-    """A stack that fails rolls back and says why; deletion goes in dependency order and, when it fails, leaves
-    the stack in DELETE_FAILED; a CREATE change set creates the stack as CreateStack does."""
+    """A template CloudFormation would refuse is a ValidationError before anything is created; a stack that fails
+    rolls back and says why; deletion goes in dependency order and, when it fails, leaves the stack in
+    DELETE_FAILED; a CREATE change set creates the stack as CreateStack does."""
     original_create = cfn_models_module.Stack.create_resources
     original_delete = cfn_models_module.Stack.delete
     replace(parsing, "parse_and_create_resource", parse_and_create_resource_strict(parsing.parse_and_create_resource))
@@ -94,20 +97,9 @@ def install(engine: Engine) -> None:
             stack._add_stack_event("DELETE_FAILED", resource_status_reason=str(error))
             raise
 
-    original_parse = cfn_models_module.Stack.parse_template
-
-    def parse_template(template: str) -> dict[str, Any]:
-        """A template that does not parse is a ValidationError, as in CloudFormation (moto answers 500)."""
-        try:
-            parsed = original_parse(template)
-        except Exception as error:
-            raise ValidationError(message=f"Template format error: {error}") from error
-        if not isinstance(parsed, dict) or not isinstance(parsed.get("Resources"), dict):
-            raise ValidationError(message="Template format error: the template needs a Resources mapping")
-        return parsed
-
     replace(cfn_models_module.Stack, "create_resources", create_resources)
-    replace(cfn_models_module.Stack, "parse_template", staticmethod(parse_template))
+    replace(cfn_models_module.Stack, "parse_template", staticmethod(parse_template))  # checked as AWS does
+    validation.install()
     replace(cfn_models_module.Stack, "delete", delete)
     original_delete_stack = cfn_models_module.CloudFormationBackend.delete_stack
 

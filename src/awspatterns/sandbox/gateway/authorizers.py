@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from awspatterns.sandbox.gateway.messages import GatewayError, GatewayRequest
+from awspatterns.sandbox.gateway.messages import GatewayError, GatewayRequest, describe_error
 
 __all__ = ["LAMBDA_URI", "Authorizers", "Decision", "Identity", "function_arn", "policy_allows"]
 
@@ -149,7 +149,12 @@ class Authorizers:
 
     def _call(self, authorizer: Any, api: Any, identity: Identity) -> Decision:
         arn = function_arn(authorizer.authorizer_uri)
-        result = self._invoke(api.account_id, api.region_name, arn, json.dumps(identity.event))
+        try:
+            result = self._invoke(api.account_id, api.region_name, arn, json.dumps(identity.event))
+        except Exception as error:  # e.g. the function was deleted: API Gateway cannot call it at all
+            raise GatewayError(
+                "AUTHORIZER_CONFIGURATION_ERROR", f"could not invoke the authorizer {arn}: {describe_error(error)}"
+            ) from error
         if result.errored:
             if (result.error or {}).get("errorMessage") == "Unauthorized":
                 raise GatewayError("UNAUTHORIZED", "the authorizer answered Unauthorized")

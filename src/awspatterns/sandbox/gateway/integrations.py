@@ -17,7 +17,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from awspatterns.sandbox.gateway.authorizers import function_arn
-from awspatterns.sandbox.gateway.messages import GatewayError, GatewayReply, GatewayRequest
+from awspatterns.sandbox.gateway.messages import GatewayError, GatewayReply, GatewayRequest, describe_error
 from awspatterns.sandbox.gateway.vtl import MappingError, render
 
 __all__ = ["SERVICE_URI", "Call", "Integrations"]
@@ -92,7 +92,14 @@ class Integrations:
             "isBase64Encoded": binary,
         }
         api = route.api
-        result = self._invoke(api.account_id, api.region_name, function_arn(integration.uri), json.dumps(event))
+        arn = function_arn(integration.uri)
+        try:
+            result = self._invoke(api.account_id, api.region_name, arn, json.dumps(event))
+        except Exception as error:  # e.g. the function was deleted: API Gateway answers 500, not 502
+            raise GatewayError(
+                "API_CONFIGURATION_ERROR",
+                f"Execution failed due to configuration error: could not invoke {arn}: {describe_error(error)}",
+            ) from error
         if result.errored:
             if (result.error or {}).get("errorType") == "Sandbox.Timedout":
                 raise GatewayError("INTEGRATION_TIMEOUT", "the function timed out")

@@ -6,7 +6,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_RESPONSES", "MAX_REQUEST_BYTES", "GatewayError", "GatewayReply", "GatewayRequest"]
+__all__ = [
+    "DEFAULT_RESPONSES",
+    "MAX_REQUEST_BYTES",
+    "GatewayError",
+    "GatewayReply",
+    "GatewayRequest",
+    "describe_error",
+]
 
 #: API Gateway's default gateway responses: type -> (status, message key, message).
 DEFAULT_RESPONSES: dict[str, tuple[int, str, str | None]] = {
@@ -75,3 +82,8 @@ class GatewayError(Exception):
         self.response_type = response_type
         self.detail = detail
         self.message = message if message is not None else DEFAULT_RESPONSES[response_type][2]
+
+
+def describe_error(error: BaseException) -> str:
+    """An exception as the server log shows it: its type and message."""
+    return f"{type(error).__name__}: {error}"

@@ -23,6 +23,7 @@ from awspatterns.sandbox.gateway.messages import (
     GatewayError,
     GatewayReply,
     GatewayRequest,
+    describe_error,
 )
 from awspatterns.sandbox.gateway.routing import Route, all_apis, route
 from awspatterns.sandbox.gateway.vtl import MappingError, render
@@ -45,6 +46,7 @@ class LocalGateway:
         started = time.time()
         matched: Route | None = None
         context: dict[str, Any] = {}
+        integrating = False
         try:
             if len(request.body) > MAX_REQUEST_BYTES:
                 raise GatewayError("REQUEST_TOO_LARGE", f"{len(request.body)} bytes")
@@ -59,10 +61,20 @@ class LocalGateway:
             self._authorize(matched, request, method_arn, context)
             params = _parameters(matched, request)
             _validate(matched, request, params)
+            integrating = True
             reply = self.integrations.run(Call(request, matched, context, params))
         except GatewayError as error:
-            log.info("%s %s %s -> %s: %s", api_id, request.method, request.path, error.response_type, error.detail)
+            level = logging.WARNING if DEFAULT_RESPONSES[error.response_type][0] >= 500 else logging.INFO
+            log.log(
+                level, "%s %s %s -> %s: %s", api_id, request.method, request.path, error.response_type, error.detail
+            )
             reply = _gateway_response(error, matched, context)
+        except Exception as error:
+            # A fault nobody foresaw still gets API Gateway's answer (502 from the integration, else 500) rather than
+            # a dropped connection; the log keeps the traceback.
+            log.exception("%s %s %s failed", api_id, request.method, request.path)
+            response_type = "INTEGRATION_FAILURE" if integrating else "API_CONFIGURATION_ERROR"
+            reply = _gateway_response(GatewayError(response_type, describe_error(error)), matched, context)
         reply.headers["x-amzn-RequestId"] = request_id
         return reply
 
@@ -186,25 +198,12 @@ def serve_gateway(gateway: LocalGateway) -> ThreadingHTTPServer:
         protocol_version = "HTTP/1.1"
 
         def _serve(self) -> None:
-            url = urlparse(self.path)
-            parts = url.path.split("/", 3)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            if len(parts) < 3 or not parts[1] or not parts[2]:
-                reply = self._index()
-            else:
-                headers: dict[str, list[str]] = {}
-                for key, value in self.headers.items():
-                    headers.setdefault(key, []).append(value)
-                request = GatewayRequest(
-                    method=self.command,
-                    path="/" + unquote(parts[3] if len(parts) > 3 else ""),
-                    query=parse_qs(url.query, keep_blank_values=True),
-                    headers=headers,
-                    body=body,
-                    source_ip=self.client_address[0],
-                )
-                reply = gateway.handle(parts[1], parts[2], request)
+            try:
+                reply = self._reply()
+            except Exception:
+                # The last resort: whatever failed, the client gets an answer, and the log says why.
+                log.exception("gateway request %s %s failed", self.command, self.path)
+                reply = GatewayReply.json(500, {"message": "Internal server error"})
             self.send_response(reply.status)
             for key, value in reply.headers.items():
                 self.send_header(key, value)
@@ -212,6 +211,26 @@ def serve_gateway(gateway: LocalGateway) -> ThreadingHTTPServer:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(reply.body)
+
+        def _reply(self) -> GatewayReply:
+            url = urlparse(self.path)
+            parts = url.path.split("/", 3)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            if len(parts) < 3 or not parts[1] or not parts[2]:
+                return self._index()
+            headers: dict[str, list[str]] = {}
+            for key, value in self.headers.items():
+                headers.setdefault(key, []).append(value)
+            request = GatewayRequest(
+                method=self.command,
+                path="/" + unquote(parts[3] if len(parts) > 3 else ""),
+                query=parse_qs(url.query, keep_blank_values=True),
+                headers=headers,
+                body=body,
+                source_ip=self.client_address[0],
+            )
+            return gateway.handle(parts[1], parts[2], request)
 
         def _index(self) -> GatewayReply:
             host = self.headers.get("Host", "localhost")
