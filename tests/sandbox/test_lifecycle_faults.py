@@ -278,3 +278,6 @@ def test_listeners_refuse_foreign_hosts_and_send_no_cors_headers(home):
     assert _get(f"{info.endpoint_url}/moto-api/", Host=f"bucket.localhost:{port}")[0] == 200
     assert _get(f"{info.control_url}/status")[0] == 200
     assert _get(f"{info.control_url}/status", Host="rebound.example")[0] == 403
+    gateway_port = info.api_endpoint.rsplit(":", 1)[1]
+    assert _get(f"{info.api_endpoint}/")[0] == 200
+    assert _get(f"{info.api_endpoint}/", Host=f"evil.example:{gateway_port}")[0] == 403

@@ -59,9 +59,11 @@ def refuse_foreign_host(handler: BaseHTTPRequestHandler) -> bool:
     """For ``http.server`` handlers: answer 403 and return ``True`` when the request's ``Host`` is not local."""
     if host_allowed(handler.headers.get("Host")):
         return False
+    handler.close_connection = True  # the request's body is not read
     handler.send_response(403)
     handler.send_header("Content-Type", "application/json")
     handler.send_header("Content-Length", str(len(REFUSAL)))
+    handler.send_header("Connection", "close")
     handler.end_headers()
     handler.wfile.write(REFUSAL)
     return True

@@ -17,6 +17,7 @@ from typing import Any
 from moto.cloudformation.custom_model import CustomModel
 
 from awspatterns.sandbox.cloudformation.native_resources import NATIVE_HANDLERS, NativeHandler
+from awspatterns.sandbox.listeners import refuse_foreign_host
 from awspatterns.sandbox.patching import add, replace
 from awspatterns.sandbox.subsystem import Engine, Patched
 
@@ -40,6 +41,8 @@ class ResponseCollector:
 
         class Handler(BaseHTTPRequestHandler):
             def do_PUT(self) -> None:
+                if refuse_foreign_host(self):
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 try:

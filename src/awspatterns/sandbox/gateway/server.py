@@ -27,6 +27,7 @@ from awspatterns.sandbox.gateway.messages import (
 )
 from awspatterns.sandbox.gateway.routing import Route, all_apis, route
 from awspatterns.sandbox.gateway.vtl import MappingError, render
+from awspatterns.sandbox.listeners import refuse_foreign_host
 
 __all__ = ["LocalGateway", "serve_gateway"]
 
@@ -198,6 +199,8 @@ def serve_gateway(gateway: LocalGateway) -> ThreadingHTTPServer:
         protocol_version = "HTTP/1.1"
 
         def _serve(self) -> None:
+            if refuse_foreign_host(self):
+                return
             try:
                 reply = self._reply()
             except Exception:
