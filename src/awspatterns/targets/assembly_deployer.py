@@ -7,6 +7,7 @@ images): bootstrap resources, file assets zipped into the bootstrap bucket, stac
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -22,6 +23,8 @@ __all__ = ["DeployError", "bootstrap", "deploy_assembly", "deploy_stack", "destr
 
 BOOTSTRAP_QUALIFIER = "hnb659fds"
 BOOTSTRAP_VERSION = "30"
+#: CloudFormation's limit for ``TemplateBody``; a larger template must come from S3 (``TemplateURL``).
+MAX_INLINE_TEMPLATE_BYTES = 51_200
 DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
 
 
@@ -66,10 +69,12 @@ def publish_assets(session: Any, stack: StackArtifact) -> int:
     return count
 
 
-def deploy_stack(session: Any, stack: StackArtifact) -> dict[str, str]:
-    """Create (or update) one stack and return its outputs."""
+def deploy_stack(session: Any, stack: StackArtifact, bucket: str) -> dict[str, str]:
+    """Create (or update) one stack and return its outputs; a template too large to send inline goes through the
+    bootstrap ``bucket``, as ``cdk deploy`` does."""
     cloudformation = session.client("cloudformation")
     body = stack.template_file.read_text()
+    template = _template_argument(session, stack, body, bucket)
     existing = _describe(cloudformation, stack.name)
     _refuse_concurrent(stack.name, existing)
     if existing and existing["StackStatus"] in {"ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED"}:
@@ -78,9 +83,9 @@ def deploy_stack(session: Any, stack: StackArtifact) -> dict[str, str]:
     capabilities = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
     try:
         if existing is None:
-            cloudformation.create_stack(StackName=stack.name, TemplateBody=body, Capabilities=capabilities)
+            cloudformation.create_stack(StackName=stack.name, Capabilities=capabilities, **template)
         elif cloudformation.get_template(StackName=stack.name)["TemplateBody"] != json.loads(body):
-            cloudformation.update_stack(StackName=stack.name, TemplateBody=body, Capabilities=capabilities)
+            cloudformation.update_stack(StackName=stack.name, Capabilities=capabilities, **template)
     except cloudformation.exceptions.AlreadyExistsException as error:
         raise DeployError(
             f"another deploy created stack {stack.name} at the same time; wait for it to finish, then deploy again"
@@ -94,12 +99,12 @@ def deploy_stack(session: Any, stack: StackArtifact) -> dict[str, str]:
 
 def deploy_assembly(session: Any, assembly_dir: Path, progress: Any = print) -> dict[str, dict[str, str]]:
     """Deploy every stack of a cloud assembly; return outputs by stack name."""
-    bootstrap(session)
+    bucket = bootstrap(session)
     outputs = {}
     for stack in stacks_in_order(assembly_dir):
         assets = publish_assets(session, stack)
         progress(f"  {stack.name}: {assets} asset(s) published, creating stack ...")
-        outputs[stack.name] = deploy_stack(session, stack)
+        outputs[stack.name] = deploy_stack(session, stack, bucket)
     return outputs
 
 
@@ -117,6 +122,15 @@ def destroy_stacks(session: Any, stack_names: list[str], progress: Any = print) 
             raise DeployError(f"stack {name} could not be deleted: {_failure_reasons(cloudformation, name)}")
         delete_function_log_groups(session, functions)
         progress(f"  {name}: deleted")
+
+
+def _template_argument(session: Any, stack: StackArtifact, body: str, bucket: str) -> dict[str, str]:
+    """``TemplateBody`` when CloudFormation accepts the template inline, else a ``TemplateURL`` in ``bucket``."""
+    if len(body.encode()) <= MAX_INLINE_TEMPLATE_BYTES:
+        return {"TemplateBody": body}
+    key = f"cdk/templates/{stack.name}-{hashlib.sha256(body.encode()).hexdigest()[:16]}.json"
+    session.client("s3").put_object(Bucket=bucket, Key=key, Body=body.encode())
+    return {"TemplateURL": f"https://s3.{session.region_name}.amazonaws.com/{bucket}/{key}"}
 
 
 def _refuse_concurrent(name: str, described: dict[str, Any] | None) -> None:
