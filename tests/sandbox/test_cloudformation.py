@@ -125,3 +125,24 @@ def test_a_create_change_set_creates_the_stack_like_create_stack(account):
     cloudformation.execute_change_set(ChangeSetName="cdk-deploy-change-set", StackName="broken-change-set")
     status, reasons, _ = stack_status(account, "broken-change-set")
     assert status == "ROLLBACK_COMPLETE" and "AWS::Bedrock::Agent" in reasons
+
+
+def test_a_resource_deleted_outside_the_stack_counts_as_deleted(account):
+    """CloudFormation deletes the rest of the stack when one resource is already gone, as AWS does."""
+    cloudformation = account.client("cloudformation")
+    template = {
+        "Resources": {
+            "Jobs": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "jobs-gone"}},
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "topic-stays"}},
+        }
+    }
+    cloudformation.create_stack(StackName="Partly", TemplateBody=json.dumps(template))
+    sqs = account.client("sqs")
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName="jobs-gone")["QueueUrl"])
+
+    cloudformation.delete_stack(StackName="Partly")
+
+    assert [
+        s["StackName"] for s in cloudformation.list_stacks(StackStatusFilter=["DELETE_FAILED"])["StackSummaries"]
+    ] == []
+    assert account.client("sns").list_topics()["Topics"] == []

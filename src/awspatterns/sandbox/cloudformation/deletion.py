@@ -106,5 +106,15 @@ def delete_in_dependency_order(resource_map: Any) -> None:
             else:
                 resource_map._delete_resource(parsed, resource_json)
         except Exception as error:
-            raise SandboxUnsupported(f"could not delete {logical_id} ({resource_json['Type']}): {error}") from error
+            if not _already_gone(error):
+                raise SandboxUnsupported(
+                    f"could not delete {logical_id} ({resource_json['Type']}): {error}"
+                ) from error
         resource_map._parsed_resources.pop(logical_id)
+
+
+def _already_gone(error: Exception) -> bool:
+    """Whether deleting failed because the resource no longer exists (deleted outside the stack), which
+    CloudFormation counts as deleted."""
+    names = f"{type(error).__name__} {getattr(error, 'code', '')} {getattr(error, 'error_type', '')}"
+    return any(marker in names for marker in ("NotFound", "DoesNotExist", "NoSuch", "NonExistent"))
