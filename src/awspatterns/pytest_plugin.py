@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
 from collections.abc import Callable, Iterator
@@ -37,12 +38,18 @@ def handler_loader() -> Callable[[str, str], ModuleType]:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Any]:
-    """A sandbox server for this test session, stopped at the end."""
+    """A sandbox server for this test session, stopped at the end; ``AWSPATTERNS_SANDBOX_ENFORCE`` (on, soft, off)
+    sets its enforcement mode (default on)."""
     from awspatterns.sandbox import control
 
     with tempfile.TemporaryDirectory(prefix="awspatterns-sandbox-") as state_dir:
         # Short retry delays keep tests fast; long Firehose buffering keeps buffering observable (quiesce flushes).
-        info = control.start(Path(state_dir), retry_delays_s=(0.2, 0.4), firehose_interval_s=60)
+        info = control.start(
+            Path(state_dir),
+            retry_delays_s=(0.2, 0.4),
+            firehose_interval_s=60,
+            enforce=os.environ.get("AWSPATTERNS_SANDBOX_ENFORCE", "on"),
+        )
         try:
             yield info
         finally:

@@ -22,8 +22,13 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
     if args.action == "start":
         started = time.monotonic()
-        info = control.start()
-        progress(f"sandbox running at {info.endpoint_url} (ready in {time.monotonic() - started:.1f} s)")
+        info = control.start(enforce=args.enforce)
+        progress(
+            f"sandbox running at {info.endpoint_url}, enforcement {info.enforce} "
+            f"(ready in {time.monotonic() - started:.1f} s)"
+        )
+        if info.enforce != args.enforce:
+            progress(f"note: the running sandbox enforces {info.enforce!r}; stop it to start one with {args.enforce!r}")
         print(json.dumps(info.to_json(), indent=2) if args.json else info.endpoint_url)
         return 0
     if args.action == "stop":
@@ -45,7 +50,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     else:
         state = "running" if running.answers() else "NOT ANSWERING (see the log; `patterns sandbox stop` ends it)"
         print(
-            f"{state} at {running.endpoint_url} (pid {running.pid}); local API Gateway at {running.api_endpoint}; "
+            f"{state} at {running.endpoint_url} (pid {running.pid}, enforcement {running.enforce}); "
+            f"local API Gateway at {running.api_endpoint}; "
             "accounts: "
             + ", ".join(f"{k}={v}" for k, v in running.accounts.items())
             + f"; logs: {running.log_file}; its accounts live in memory and end with `patterns sandbox stop`"
@@ -58,4 +64,10 @@ def add_commands(commands: Any) -> None:
     sandbox = commands.add_parser("sandbox", help="start, stop or describe the local sandbox account")
     sandbox.add_argument("action", choices=["start", "stop", "status"])
     sandbox.add_argument("--json", action="store_true")
+    sandbox.add_argument(
+        "--enforce",
+        choices=("on", "soft", "off"),
+        default="on",
+        help="start: deny what AWS would deny (on, the default), only log it (soft), or neither (off)",
+    )
     sandbox.set_defaults(func=cmd_sandbox)

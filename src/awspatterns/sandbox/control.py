@@ -85,6 +85,8 @@ class SandboxInfo:
     started_at: str
     startup_s: float
     state_dir: str
+    #: ``on`` (deny what AWS denies), ``soft`` (log it only) or ``off``.
+    enforce: str = "on"
 
     @property
     def log_file(self) -> Path:
@@ -220,6 +222,7 @@ def start(
     timeout_s: float = 60,
     retry_delays_s: tuple[float, ...] = (1.0, 2.0),
     firehose_interval_s: float = 1.0,
+    enforce: str = "on",
 ) -> SandboxInfo:
     """Start the sandbox in the background (or return the one already running) and wait until it answers.
 
@@ -229,6 +232,8 @@ def start(
     ``retry_delays_s`` are the pauses between asynchronous invocation retries (Lambda waits about a minute, then
     two; the sandbox defaults to seconds, and tests use less).
     ``firehose_interval_s`` caps how long Firehose buffers records (AWS: 60 to 900 seconds).
+    ``enforce`` is what the sandbox does with a request AWS would deny: ``on`` denies it, ``soft`` logs it, ``off``
+    neither. A sandbox already running keeps its own mode (``SandboxInfo.enforce`` says which).
 
     Raises:
         SandboxError: the home cannot be used, the server did not become ready, or a live server does not answer.
@@ -250,6 +255,8 @@ def start(
             ",".join(map(str, retry_delays_s)),
             "--firehose-interval",
             str(firehose_interval_s),
+            "--enforce",
+            enforce,
         ]
         with (state_dir / "server.log").open("ab") as log:
             process = subprocess.Popen(

@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--firehose-interval", type=float, default=1.0, help="longest Firehose buffering, seconds (AWS: 60 to 900)"
     )
+    parser.add_argument(
+        "--enforce", choices=("on", "soft", "off"), default="on", help="deny what AWS denies, only log it, or neither"
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -94,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
 
     endpoint_url = f"http://localhost:{args.port}"
     delays = tuple(float(d) for d in args.retry_delays.split(","))
-    settings = EngineSettings(retry_delays_s=delays, firehose_interval_s=args.firehose_interval)
+    settings = EngineSettings(retry_delays_s=delays, firehose_interval_s=args.firehose_interval, enforce=args.enforce)
     engine = SandboxEngine(endpoint_url, args.state_dir / "work", settings)
     engine.install()
     moto = serve_moto(args.port)
@@ -113,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         "accounts": ACCOUNTS,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "startup_s": round(time.monotonic() - started, 3),
+        "enforce": args.enforce,
     }
     (args.state_dir / "state.json.tmp").write_text(json.dumps(state, indent=2))
     (args.state_dir / "state.json.tmp").replace(args.state_dir / "state.json")

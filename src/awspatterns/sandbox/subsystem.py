@@ -14,10 +14,14 @@ from typing import Any, Protocol
 from awspatterns.sandbox.deliveries.async_invoke import DEFAULT_RETRY_DELAYS_S
 from awspatterns.sandbox.runtime.runtime import InvocationResult, LambdaRuntime
 
-__all__ = ["Component", "Engine", "EngineSettings", "Patched", "Subsystem"]
+__all__ = ["ENFORCE_MODES", "Component", "Engine", "EngineSettings", "Patched", "Subsystem"]
 
 #: ``(owner, attribute)`` pairs: the moto internals a subsystem replaces, wraps or calls.
 Patched = tuple[tuple[object, str], ...]
+
+
+#: The enforcement modes (see :attr:`EngineSettings.enforce`).
+ENFORCE_MODES = ("on", "soft", "off")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class EngineSettings:
     retry_delays_s: tuple[float, ...] = DEFAULT_RETRY_DELAYS_S
     #: The longest Firehose buffers records before delivering them (AWS: 60 to 900 s).
     firehose_interval_s: float = 1.0
+    #: What the sandbox denies that AWS would: ``on`` denies it, ``soft`` only logs it, ``off`` neither.
+    enforce: str = "on"
 
 
 class Component(Protocol):

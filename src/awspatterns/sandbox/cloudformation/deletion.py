@@ -107,9 +107,7 @@ def delete_in_dependency_order(resource_map: Any) -> None:
                 resource_map._delete_resource(parsed, resource_json)
         except Exception as error:
             if not _already_gone(error):
-                raise SandboxUnsupported(
-                    f"could not delete {logical_id} ({resource_json['Type']}): {error}"
-                ) from error
+                raise SandboxUnsupported(f"could not delete {logical_id} ({resource_json['Type']}): {error}") from error
         resource_map._parsed_resources.pop(logical_id)
 
 
