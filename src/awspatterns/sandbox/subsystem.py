@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.async_invoke import DEFAULT_RETRY_DELAYS_S
 from awspatterns.sandbox.runtime.runtime import InvocationResult, LambdaRuntime
 
@@ -34,7 +35,10 @@ class Component(Protocol):
     """Background work a subsystem owns: the engine waits for it to be idle and stops it."""
 
     def busy(self) -> bool:
-        """Whether work is in flight (``quiesce`` waits until no component is busy)."""
+        """Whether work waits that the component will take on its own, or runs outside the engine's
+        :class:`Activity` (``quiesce`` waits until no component is busy). Work the component does in the
+        background is counted as units of ``engine.activity``; ``busy`` may also start work that would otherwise
+        wait for a timer (a buffer delivered now)."""
         ...
 
     def shutdown(self) -> None:
@@ -49,6 +53,8 @@ class Engine(Protocol):
     work_dir: Path
     settings: EngineSettings
     runtime: LambdaRuntime
+    #: The units of background work in flight, which ``quiesce`` waits for (see ``deliveries.activity``).
+    activity: Activity
 
     def run(self, fn: Any, event: str) -> InvocationResult:
         """Invoke a moto function object synchronously, recording its logs."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -17,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from awspatterns.sandbox.deliveries.activity import Activity
 
 __all__ = ["DEFAULT_RETRY_DELAYS_S", "AsyncInvocation", "AsyncInvoker"]
 
@@ -40,7 +41,11 @@ class AsyncInvocation:
 
 
 class AsyncInvoker:
-    """Lambda's asynchronous invocation: an internal queue, retries, then on-failure destination or DLQ."""
+    """Lambda's asynchronous invocation: an internal queue, retries, then on-failure destination or DLQ.
+
+    Each invocation is one unit of :class:`Activity` from :meth:`submit` until its last attempt and the delivery
+    of its record.
+    """
 
     def __init__(
         self,
@@ -48,6 +53,7 @@ class AsyncInvoker:
         deliver: Callable[[str, str, str, str], None],
         retry_delays_s: tuple[float, ...] = DEFAULT_RETRY_DELAYS_S,
         workers: int = 8,
+        activity: Activity | None = None,
     ) -> None:
         """``invoke(account, region, function_arn, event)`` returns an InvocationResult-like object with
         ``errored``, ``error`` and ``payload``; ``deliver(account, region, target_arn, message)`` sends a record to
@@ -55,20 +61,17 @@ class AsyncInvoker:
         self._invoke = invoke
         self._deliver = deliver
         self.retry_delays_s = retry_delays_s
+        self.activity = activity or Activity()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="async-invoke")
-        self._pending = 0
-        self._lock = threading.Condition()
 
     def submit(self, invocation: AsyncInvocation, config: dict[str, Any], dead_letter_arn: str | None) -> None:
         """Queue ``invocation``; ``config`` is the function's event invoke config (retries, age, destinations)."""
-        with self._lock:
-            self._pending += 1
-        self._pool.submit(self._run, invocation, config, dead_letter_arn)
-
-    def idle(self, timeout_s: float) -> bool:
-        """Wait until no asynchronous invocation is queued or running (or the timeout passes)."""
-        with self._lock:
-            return self._lock.wait_for(lambda: self._pending == 0, timeout=timeout_s)
+        self.activity.begin()
+        try:
+            self._pool.submit(self._run, invocation, config, dead_letter_arn)
+        except RuntimeError:  # the pool is shut down: the sandbox is stopping
+            self.activity.end()
+            raise
 
     def _run(self, invocation: AsyncInvocation, config: dict[str, Any], dead_letter_arn: str | None) -> None:
         try:
@@ -76,9 +79,7 @@ class AsyncInvoker:
         except Exception:
             log.exception("asynchronous invocation of %s failed inside the sandbox", invocation.function_arn)
         finally:
-            with self._lock:
-                self._pending -= 1
-                self._lock.notify_all()
+            self.activity.end()
 
     def _attempt_all(self, invocation: AsyncInvocation, config: dict[str, Any], dead_letter_arn: str | None) -> None:
         max_retries = int(config.get("MaximumRetryAttempts", 2))

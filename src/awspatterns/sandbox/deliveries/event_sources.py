@@ -32,9 +32,12 @@ def install(engine: Engine) -> None:
         lambda mapping, event: _invoke(engine, mapping, event),
         _delete,
         mapping_enabled,
-        _visible,
+        _counts,
+        engine.activity,
     )
-    streams = StreamPoller(engine.invoke_function, engine.deliver, mapping_enabled, engine.settings.retry_delays_s)
+    streams = StreamPoller(
+        engine.invoke_function, engine.deliver, mapping_enabled, engine.settings.retry_delays_s, engine.activity
+    )
     original = lambda_models.LambdaBackend.create_event_source_mapping
 
     def create(backend: Any, spec: dict[str, Any]) -> Any:
@@ -126,9 +129,13 @@ def _receive(mapping: SqsMapping) -> list[Any]:
     )
 
 
-def _visible(mapping: SqsMapping) -> int:
+def _counts(mapping: SqsMapping) -> tuple[int, int]:
+    """Messages to receive now, and messages that will be (in flight, waiting out a visibility timeout, delayed)."""
     queue = sqs_backends[mapping.account_id][mapping.region].queues.get(_queue_name(mapping))
-    return 0 if queue is None else int(queue.approximate_number_of_messages)
+    if queue is None:
+        return 0, 0
+    later = queue.approximate_number_of_messages_not_visible + queue.approximate_number_of_messages_delayed
+    return int(queue.approximate_number_of_messages), int(later)
 
 
 def _invoke(engine: Engine, mapping: SqsMapping, event: str) -> InvocationResult:

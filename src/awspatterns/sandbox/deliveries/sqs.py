@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.polling import MappingPoller
 from awspatterns.sandbox.event_filters import matches_filters
 
@@ -48,10 +49,13 @@ class SqsPoller(MappingPoller[SqsMapping]):
         invoke: Callable[[SqsMapping, str], Any],
         delete: Callable[[SqsMapping, list[Any]], None],
         is_enabled: Callable[[SqsMapping], bool | None],
-        visible: Callable[[SqsMapping], int],
+        counts: Callable[[SqsMapping], tuple[int, int]],
+        activity: Activity | None = None,
     ) -> None:
-        super().__init__(is_enabled, "sqs-poller", workers=8)
-        self._visible = visible
+        """``counts(mapping)`` is the number of the queue's messages that can be received now, and of those that
+        will be later (in flight, waiting for their visibility timeout, or delayed)."""
+        super().__init__(is_enabled, "sqs-poller", workers=8, activity=activity)
+        self._counts = counts
         self._receive = receive
         self._invoke = invoke
         self._delete = delete
@@ -60,11 +64,13 @@ class SqsPoller(MappingPoller[SqsMapping]):
         """Start polling a mapping's queue."""
         self.entries[mapping.uuid] = mapping
 
-    def busy(self) -> bool:
-        """Whether an enabled mapping's queue has visible messages, or a batch is being processed."""
-        # Visible messages are counted before the busy flag is read: a poll that starts in between sets the flag
-        # before it receives, so the messages are seen one way or the other.
-        return any((self._is_enabled(m) and self._visible(m) > 0) or m.busy for m in list(self.entries.values()))
+    def has_work(self, entry: SqsMapping) -> bool:
+        """Whether the queue has messages to receive now."""
+        return self._counts(entry)[0] > 0
+
+    def expects_work(self, entry: SqsMapping) -> bool:
+        """Whether the queue holds any message: a failed one comes back once its visibility timeout ends."""
+        return any(self._counts(entry))
 
     def poll(self, mapping: SqsMapping) -> None:
         """Receive a batch and process it."""

@@ -22,6 +22,7 @@ from typing import Any
 from moto.dynamodb.models import dynamodb_backends
 from moto.kinesis.models import kinesis_backends
 
+from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.polling import MappingPoller
 from awspatterns.sandbox.event_filters import matches_filters
 
@@ -178,8 +179,9 @@ class StreamPoller(MappingPoller[Source]):
         deliver: Callable[[str, str, str, str], None],
         is_enabled: Callable[[StreamMapping], bool | None],
         retry_delays_s: tuple[float, ...],
+        activity: Activity | None = None,
     ) -> None:
-        super().__init__(is_enabled, "stream-poller", workers=4)
+        super().__init__(is_enabled, "stream-poller", workers=4, activity=activity)
         self._invoke = invoke
         self._deliver = deliver
         self.retry_delays_s = retry_delays_s
@@ -197,17 +199,10 @@ class StreamPoller(MappingPoller[Source]):
         }
         self.entries[mapping.uuid] = source
 
-    def busy(self) -> bool:
-        """Whether a batch is in flight or records wait to be read."""
-        for source in list(self.entries.values()):
-            mapping = source.mapping
-            if mapping.busy:
-                return True
-            if self._is_enabled(mapping) and any(
-                position > mapping.checkpoints.get(shard, -1) for shard, position in source.latest().items()
-            ):
-                return True
-        return False
+    def has_work(self, entry: Source) -> bool:
+        """Whether a shard has records after the mapping's checkpoint."""
+        checkpoints = entry.mapping.checkpoints
+        return any(position > checkpoints.get(shard, -1) for shard, position in entry.latest().items())
 
     def poll(self, source: Source) -> None:
         """Read each shard of the stream in turn."""
