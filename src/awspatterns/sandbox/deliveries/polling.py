@@ -3,6 +3,7 @@ on a worker pool; a deleted mapping is dropped. ``SqsPoller`` (queues) and ``Str
 one poll does and what work waits.
 
 Each poll is a unit of :class:`~awspatterns.sandbox.deliveries.activity.Activity`, begun before it takes any work.
+An error in one mapping's check or poll is logged and polling goes on: one bad mapping must not stop the others.
 """
 
 from __future__ import annotations
@@ -66,7 +67,13 @@ class MappingPoller(Generic[Entry]):
         """Whether a poll is running, or work waits for an enabled mapping (what ``quiesce`` waits for)."""
         for entry in list(self.entries.values()):
             mapping = self.mapping_of(entry)
-            if mapping.busy or (self._is_enabled(mapping) and self.expects_work(entry)):
+            if mapping.busy:
+                return True
+            try:
+                if self._is_enabled(mapping) and self.expects_work(entry):
+                    return True
+            except Exception:
+                log.exception("checking event source mapping %s failed; counted as busy", mapping.uuid)
                 return True
         return False
 
@@ -78,7 +85,11 @@ class MappingPoller(Generic[Entry]):
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
             for entry in list(self.entries.values()):
-                self._consider(entry)
+                try:
+                    self._consider(entry)
+                except Exception:
+                    mapping = self.mapping_of(entry)
+                    log.exception("checking event source mapping %s (%s) failed", mapping.uuid, mapping.function_arn)
 
     def _consider(self, entry: Entry) -> None:
         """Start a poll for the entry's mapping if it is enabled, idle and has work waiting."""
