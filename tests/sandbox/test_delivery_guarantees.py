@@ -11,9 +11,11 @@ import threading
 from dataclasses import dataclass
 
 from lambda_code import create_function, drain, output_queue, queue_arn
+from moto.kinesis.models import kinesis_backends
 
 from awspatterns.sandbox.deliveries.async_invoke import AsyncInvoker
 from awspatterns.sandbox.deliveries.polling import MappingPoller
+from awspatterns.sandbox.deliveries.streams import KinesisSource, StreamMapping
 
 #: How many asynchronous invocations the sandbox runs at once.
 ASYNC_WORKERS: int = inspect.signature(AsyncInvoker).parameters["workers"].default
@@ -61,6 +63,97 @@ def test_events_waiting_for_a_retry_do_not_hold_up_other_asynchronous_events(acc
     records = drain(account, failures)
     assert sorted(r["requestPayload"]["n"] for r in records) == list(range(failing_events))  # none lost
     assert {r["requestContext"]["approximateInvokeCount"] for r in records} == {3}
+
+
+# Records each batch in OUTPUT, then fails while the SSM parameter named by SWITCH says "fail".
+SWITCHABLE = """
+import json, os, boto3
+sqs, ssm = boto3.client("sqs"), boto3.client("ssm")
+
+def handler(event, context):
+    sqs.send_message(QueueUrl=os.environ["OUTPUT"], MessageBody=json.dumps(event))
+    if ssm.get_parameter(Name=os.environ["SWITCH"])["Parameter"]["Value"] == "fail":
+        raise RuntimeError("failing until switched")
+    return {}
+"""
+
+
+def table_with_stream(session, name="items"):
+    dynamodb = session.client("dynamodb")
+    table = dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+    return dynamodb, table["LatestStreamArn"]
+
+
+def item_ids(batches):
+    return [[r["dynamodb"]["Keys"]["id"]["S"] for r in batch["Records"]] for batch in batches]
+
+
+# ------------------------------------------------------------------ stream event sources
+def test_a_stream_mapping_disabled_while_its_batch_is_retried_keeps_the_records_for_when_it_is_enabled(
+    account, quiesce
+):
+    output = output_queue(account)
+    failures = output_queue(account, "stream-failures")
+    ssm = account.client("ssm")
+    ssm.put_parameter(Name="switch", Value="fail", Type="String")
+    function = create_function(account, "switchable", SWITCHABLE, environment={"OUTPUT": output, "SWITCH": "switch"})
+    dynamodb, stream_arn = table_with_stream(account)
+    dynamodb.put_item(TableName="items", Item={"id": {"S": "a"}})
+    lambda_ = account.client("lambda")
+    mapping = lambda_.create_event_source_mapping(
+        EventSourceArn=stream_arn,
+        FunctionName=function,
+        StartingPosition="TRIM_HORIZON",
+        DestinationConfig={"OnFailure": {"Destination": queue_arn(account, failures)}},
+    )["UUID"]  # retries unbounded (the default): the failing record blocks the shard
+    sqs = account.client("sqs")
+    [attempt] = sqs.receive_message(QueueUrl=output, WaitTimeSeconds=10)["Messages"]  # failed at least once
+    assert item_ids([json.loads(attempt["Body"])]) == [["a"]]
+
+    lambda_.update_event_source_mapping(UUID=mapping, Enabled=False)
+    assert quiesce()  # the retries stop with the mapping
+    ssm.put_parameter(Name="switch", Value="succeed", Overwrite=True)
+    drain(account, output)
+    lambda_.update_event_source_mapping(UUID=mapping, Enabled=True)
+    assert quiesce()
+
+    assert item_ids(drain(account, output)) == [["a"]]  # resumed from the checkpoint, not past it
+    assert drain(account, failures) == []
+
+
+def test_kinesis_reads_start_at_the_checkpoint_while_moto_writes_to_the_shard():
+    account = "000000000017"
+    stream = kinesis_backends[account]["us-east-1"].create_stream("clicks", shard_count=1)
+    [shard] = stream.shards.values()
+    for n in range(2000):
+        shard.put_record("key", f"{n}", "1")
+    source = KinesisSource(StreamMapping(account, "us-east-1", "mapping", stream.arn, "function"))
+    assert [r.sequence for r in source.read(shard.shard_id, after=1995, limit=10)] == [1996, 1997, 1998, 1999, 2000]
+    assert [r.sequence for r in source.read(shard.shard_id, after=-1, limit=2)] == [1, 2]
+
+    writing = threading.Event()
+
+    def write():
+        writing.set()
+        for n in range(8000):
+            shard.put_record("key", f"{n}", "1")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writing.wait()
+    checkpoint = 0
+    while writer.is_alive() or checkpoint < 10000:
+        batch = source.read(shard.shard_id, after=checkpoint, limit=500)  # raised while moto wrote, before
+        assert [r.sequence for r in batch] == list(range(checkpoint + 1, checkpoint + 1 + len(batch)))
+        checkpoint += len(batch)
+    writer.join()
+    assert checkpoint == 10000
 
 
 # ------------------------------------------------------------------ polling survives errors
