@@ -10,7 +10,7 @@ import json
 import threading
 from dataclasses import dataclass
 
-from lambda_code import create_function, drain, output_queue, queue_arn
+from lambda_code import RECORDER, create_function, drain, output_queue, queue_arn
 from moto.kinesis.models import kinesis_backends
 
 from awspatterns.sandbox.deliveries.async_invoke import AsyncInvoker
@@ -23,6 +23,15 @@ ASYNC_WORKERS: int = inspect.signature(AsyncInvoker).parameters["workers"].defau
 ALWAYS_FAILS = """
 def handler(event, context):
     raise RuntimeError("this function always fails")
+"""
+
+# Records each event in OUTPUT and returns.
+RECORDS = """
+import json, os, boto3
+sqs = boto3.client("sqs")
+
+def handler(event, context):
+    sqs.send_message(QueueUrl=os.environ["OUTPUT"], MessageBody=json.dumps(event))
 """
 
 # Records how many failure records had reached the queue named by FAILURES when it ran.
@@ -63,6 +72,47 @@ def test_events_waiting_for_a_retry_do_not_hold_up_other_asynchronous_events(acc
     records = drain(account, failures)
     assert sorted(r["requestPayload"]["n"] for r in records) == list(range(failing_events))  # none lost
     assert {r["requestContext"]["approximateInvokeCount"] for r in records} == {3}
+
+
+def test_a_failed_async_event_lands_in_the_functions_dead_letter_queue_with_the_error(account, quiesce):
+    output = output_queue(account)
+    dlq = output_queue(account, "function-dlq")
+    function = create_function(
+        account,
+        "worker",
+        RECORDER,
+        environment={"OUTPUT": output},
+        DeadLetterConfig={"TargetArn": queue_arn(account, dlq)},
+    )
+    account.client("lambda").put_function_event_invoke_config(FunctionName=function, MaximumRetryAttempts=1)
+    account.client("lambda").invoke(FunctionName=function, InvocationType="Event", Payload=b'{"fail": "please"}')
+    assert quiesce()
+
+    assert drain(account, output) == [{"fail": "please"}] * 2  # the attempt and one retry
+    [dead] = account.client("sqs").receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(dead["Body"]) == {"fail": "please"}  # the event, unchanged
+    attributes = dead["MessageAttributes"]
+    assert attributes["ErrorCode"] == {"DataType": "Number", "StringValue": "200"}
+    assert attributes["ErrorMessage"] == {"DataType": "String", "StringValue": "failing as asked"}
+    assert attributes["RequestID"]["DataType"] == "String" and attributes["RequestID"]["StringValue"]
+
+
+def test_a_failed_async_event_reaches_an_on_failure_destination_function_with_the_error(account, quiesce):
+    output = output_queue(account)
+    records = output_queue(account, "records")
+    function = create_function(account, "worker", RECORDER, environment={"OUTPUT": output})
+    destination = create_function(account, "on-failure", RECORDS, environment={"OUTPUT": records})
+    account.client("lambda").put_function_event_invoke_config(
+        FunctionName=function, MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": destination}}
+    )
+    account.client("lambda").invoke(FunctionName=function, InvocationType="Event", Payload=b'{"fail": 1}')
+    assert quiesce()
+
+    [record] = drain(account, records)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 1
+    assert record["requestPayload"] == {"fail": 1}
+    assert record["responsePayload"]["errorMessage"] == "failing as asked"
 
 
 # Records each batch in OUTPUT, then fails while the SSM parameter named by SWITCH says "fail".

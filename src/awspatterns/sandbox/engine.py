@@ -9,6 +9,7 @@ they share: the Lambda runtime, asynchronous invocation, delivery to destination
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from moto.awslambda.utils import get_backend as lambda_backend
@@ -86,9 +87,17 @@ class SandboxEngine:
         config, dead_letter = functions.async_settings(fn)
         self.async_invoker.submit(AsyncInvocation(account_id, region, fn.function_arn, event), config, dead_letter)
 
-    def deliver(self, account_id: str, region: str, target_arn: str, message: str) -> None:
-        """Send a message to a destination ARN: SQS queue, SNS topic or Lambda function."""
-        destinations.deliver(target_arn, message, self.submit_async)
+    def deliver(
+        self,
+        account_id: str,
+        region: str,
+        target_arn: str,
+        message: str,
+        attributes: Mapping[str, str | int] | None = None,
+    ) -> None:
+        """Send a message to a destination ARN: SQS queue, SNS topic or Lambda function; ``attributes`` become
+        message attributes (``str`` a String, ``int`` a Number)."""
+        destinations.deliver(target_arn, message, self.submit_async, attributes)
 
     # ------------------------------------------------------------------ lifecycle
     def quiescent(self, timeout_s: float = 30.0) -> bool:

@@ -7,6 +7,7 @@ lists them in installation order. Adding a service to the sandbox is adding such
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,8 +69,15 @@ class Engine(Protocol):
         """Queue an asynchronous invocation with the function's retry and destination settings."""
         ...
 
-    def deliver(self, account_id: str, region: str, target_arn: str, message: str) -> None:
-        """Send a message to an SQS queue, SNS topic or Lambda function."""
+    def deliver(
+        self,
+        account_id: str,
+        region: str,
+        target_arn: str,
+        message: str,
+        attributes: Mapping[str, str | int] | None = None,
+    ) -> None:
+        """Send a message to an SQS queue, SNS topic or Lambda function, with optional message attributes."""
         ...
 
     def add_component(self, component: Component) -> None:

@@ -12,21 +12,39 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.scheduler import Scheduler
 
-__all__ = ["DEFAULT_RETRY_DELAYS_S", "AsyncInvocation", "AsyncInvoker"]
+__all__ = ["DEFAULT_RETRY_DELAYS_S", "MAX_ERROR_MESSAGE_BYTES", "AsyncInvocation", "AsyncInvoker", "Deliver"]
 
 log = logging.getLogger("awspatterns.sandbox.deliveries.async_invoke")
 
 #: Lambda waits about 1 and then 2 minutes between asynchronous retries; the sandbox scales that down.
 DEFAULT_RETRY_DELAYS_S = (1.0, 2.0)
+#: Lambda truncates the ``ErrorMessage`` attribute of a dead-letter message to 1 KB.
+MAX_ERROR_MESSAGE_BYTES = 1024
+
+
+class Deliver(Protocol):
+    """Sends a message to an SQS queue, SNS topic or Lambda function, with optional message attributes
+    (a ``str`` value is a String attribute, an ``int`` a Number)."""
+
+    def __call__(
+        self,
+        account_id: str,
+        region: str,
+        target_arn: str,
+        message: str,
+        attributes: Mapping[str, str | int] | None = None,
+    ) -> None:
+        """Send ``message`` to ``target_arn``."""
+        ...
 
 
 @dataclass
@@ -62,7 +80,7 @@ class AsyncInvoker:
     def __init__(
         self,
         invoke: Callable[[str, str, str, str], Any],
-        deliver: Callable[[str, str, str, str], None],
+        deliver: Deliver,
         retry_delays_s: tuple[float, ...] = DEFAULT_RETRY_DELAYS_S,
         workers: int = 8,
         activity: Activity | None = None,
@@ -131,7 +149,9 @@ class AsyncInvoker:
         if target := job.config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"):
             self._send(invocation, target, json.dumps(self._record(invocation, result, condition)))
         elif job.dead_letter_arn:
-            self._send(invocation, job.dead_letter_arn, invocation.event)
+            self._send(
+                invocation, job.dead_letter_arn, invocation.event, self._dead_letter_attributes(invocation, result)
+            )
         else:
             log.warning(
                 "event for %s discarded after %d attempts (no destination or DLQ configured)",
@@ -139,8 +159,21 @@ class AsyncInvoker:
                 invocation.attempts,
             )
 
-    def _send(self, invocation: AsyncInvocation, target: str, message: str) -> None:
-        self._deliver(invocation.account_id, invocation.region, target, message)
+    def _send(
+        self, invocation: AsyncInvocation, target: str, message: str, attributes: Mapping[str, str | int] | None = None
+    ) -> None:
+        self._deliver(invocation.account_id, invocation.region, target, message, attributes)
+
+    @staticmethod
+    def _dead_letter_attributes(invocation: AsyncInvocation, result: Any) -> dict[str, str | int]:
+        """The attributes Lambda gives a dead-letter message: the request, the status code and the error."""
+        error = result.error or {}
+        message = str(error.get("errorMessage") or error.get("errorType") or "")
+        return {
+            "RequestID": invocation.request_id,
+            "ErrorCode": 200,  # the invocation itself succeeded; the function returned an error
+            "ErrorMessage": message.encode()[:MAX_ERROR_MESSAGE_BYTES].decode(errors="ignore"),
+        }
 
     @staticmethod
     def _record(invocation: AsyncInvocation, result: Any, condition: str) -> dict[str, Any]:
