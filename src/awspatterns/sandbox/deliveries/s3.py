@@ -1,5 +1,9 @@
-"""S3 event notifications as AWS sends them: records carry ``sequencer`` and ``versionId``, and deliveries to SNS
-the ``Amazon S3 Notification`` subject; a topic that cannot be reached is logged, not raised into the upload."""
+"""S3 event notifications as AWS sends them: records carry ``sequencer`` and ``versionId``; functions are invoked
+asynchronously (with Lambda's retries, destinations and DLQ); deliveries to SNS have the ``Amazon S3
+Notification`` subject; a topic or function that cannot be reached is logged, not raised into the upload.
+
+moto 5.2.5 invoked a function synchronously inside the upload and dropped its error: a failing function lost the
+event, with no retry."""
 
 from __future__ import annotations
 
@@ -27,11 +31,12 @@ PATCHED: Patched = (
     (FakeBucket, "get_permission"),
     (s3_notifications, "_get_s3_event"),
     (s3_notifications, "_send_sns_message"),
+    (s3_notifications, "_invoke_awslambda"),
 )
 
 
 def install(engine: Engine) -> None:
-    """Complete moto's S3 event records and SNS deliveries; leave bucket policies unenforced."""
+    """Complete moto's S3 event records and deliveries; leave bucket policies unenforced."""
     original_event = s3_notifications._get_s3_event
     sequencer = itertools.count(int(time.time() * 1000))
     sequencer_lock = threading.Lock()
@@ -53,8 +58,16 @@ def install(engine: Engine) -> None:
         except Exception:
             log.exception("S3 could not publish to %s", topic_arn)
 
+    def invoke_function(account_id: str, event_body: Any, function_arn: str, region_name: str) -> None:
+        function = Arn.parse(function_arn)
+        try:
+            engine.submit_async(function.account, function.region, function_arn, json.dumps(event_body))
+        except Exception:
+            log.exception("S3 could not invoke %s", function_arn)
+
     replace(s3_notifications, "_get_s3_event", s3_event)
     replace(s3_notifications, "_send_sns_message", send_sns)
+    replace(s3_notifications, "_invoke_awslambda", invoke_function)
     # moto evaluates bucket policies without their conditions, so a TLS-only Deny denies everything. Like
     # IAM policies, bucket policies are not enforced by the sandbox (a documented fidelity limit).
     replace(FakeBucket, "get_permission", lambda bucket, action, resource: PermissionResult.NEUTRAL)
