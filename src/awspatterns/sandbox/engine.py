@@ -22,9 +22,9 @@ from awspatterns.sandbox.rds import aurora
 from awspatterns.sandbox.runtime import functions
 from awspatterns.sandbox.runtime.logs import write_invocation_logs
 from awspatterns.sandbox.runtime.runtime import InvocationResult, LambdaRuntime
-from awspatterns.sandbox.subsystem import Component, EngineSettings, Patched, Subsystem
+from awspatterns.sandbox.subsystem import Component, EngineSettings, Patched, Reads, Subsystem
 
-__all__ = ["PATCHED", "SUBSYSTEMS", "SandboxEngine"]
+__all__ = ["PATCHED", "READS", "SUBSYSTEMS", "SandboxEngine"]
 
 #: The sandbox's subsystems, in installation order: CloudFormation's types before what creates through them.
 SUBSYSTEMS: tuple[Subsystem, ...] = (
@@ -44,6 +44,10 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
 
 #: Every moto internal the sandbox replaces, wraps or calls: (object, attribute). Canary tests check each exists.
 PATCHED: Patched = tuple(patched for subsystem in SUBSYSTEMS for patched in subsystem.PATCHED)
+
+#: Every moto state the sandbox reads without patching it: (class, attribute), from each subsystem's ``READS``
+#: (optional: not every subsystem reads moto's state). Canary tests check each is still there.
+READS: Reads = tuple(read for subsystem in SUBSYSTEMS for read in getattr(subsystem, "READS", ()))
 
 
 class SandboxEngine:

@@ -1,8 +1,9 @@
 """What the sandbox's subsystems and its engine agree on: the services the engine offers a subsystem, and what a
-subsystem declares (the moto internals it patches) and does (install itself).
+subsystem declares (the moto internals it patches, and the moto state it reads) and does (install itself).
 
-A subsystem is a module with ``PATCHED`` and ``install(engine)``; :data:`awspatterns.sandbox.engine.SUBSYSTEMS`
-lists them in installation order. Adding a service to the sandbox is adding such a module.
+A subsystem is a module with ``PATCHED`` and ``install(engine)``, and ``READS`` when it reads moto's private or
+internal state; :data:`awspatterns.sandbox.engine.SUBSYSTEMS` lists them in installation order. Adding a service to
+the sandbox is adding such a module.
 """
 
 from __future__ import annotations
@@ -16,10 +17,20 @@ from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.async_invoke import DEFAULT_RETRY_DELAYS_S
 from awspatterns.sandbox.runtime.runtime import InvocationResult, LambdaRuntime
 
-__all__ = ["Component", "Engine", "EngineSettings", "Patched", "Subsystem"]
+__all__ = ["Component", "Engine", "EngineSettings", "Patched", "Reads", "Subsystem", "fields"]
 
 #: ``(owner, attribute)`` pairs: the moto internals a subsystem replaces, wraps or calls.
 Patched = tuple[tuple[object, str], ...]
+
+#: ``(class, attribute)`` pairs: moto state a subsystem reads (or empties) without patching it: private attributes,
+#: and the internal collections and fields of moto's models it reaches into. An instance attribute is named with
+#: the class whose instances carry it; the canary tests check each is still there.
+Reads = tuple[tuple[type, str], ...]
+
+
+def fields(owner: type, *names: str) -> Reads:
+    """``READS`` entries for several attributes of one class."""
+    return tuple((owner, name) for name in names)
 
 
 @dataclass(frozen=True)

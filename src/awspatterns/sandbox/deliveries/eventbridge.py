@@ -29,9 +29,9 @@ from moto.sqs.models import sqs_backends
 
 from awspatterns.sandbox.arns import Arn
 from awspatterns.sandbox.patching import replace
-from awspatterns.sandbox.subsystem import Engine, Patched
+from awspatterns.sandbox.subsystem import Engine, Patched, Reads
 
-__all__ = ["MAX_BUS_HOPS", "PATCHED", "DeliveryFailed", "EventRouter", "bus_admits", "install"]
+__all__ = ["MAX_BUS_HOPS", "PATCHED", "READS", "DeliveryFailed", "EventRouter", "bus_admits", "install"]
 
 log = logging.getLogger("awspatterns.sandbox.deliveries.eventbridge")
 
@@ -40,6 +40,16 @@ PATCHED: Patched = (
     (events_models.Rule, "send_to_targets"),
     (events_models.Rule, "_send_to_events_archive"),
     (Alarm, "update_state"),
+    (events_models.EventBusPolicyStatement, "describe"),
+)
+
+#: The moto state this module reads (checked by the canary tests): a bus's policy statements and rules.
+READS: Reads = (
+    (events_models.EventBus, "_statements"),
+    (events_models.EventBus, "rules"),
+    (events_models.EventsBackend, "event_buses"),
+    (events_models.Rule, "targets"),
+    (events_models.Rule, "event_pattern"),
 )
 
 #: How many buses an event may cross (EventBridge stops forwarding loops).

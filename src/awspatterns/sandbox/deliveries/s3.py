@@ -16,14 +16,14 @@ from typing import Any
 
 from moto.iam.access_control import PermissionResult
 from moto.s3 import notifications as s3_notifications
-from moto.s3.models import FakeBucket
+from moto.s3.models import FakeBucket, FakeKey
 from moto.sns.models import sns_backends
 
 from awspatterns.sandbox.arns import Arn
 from awspatterns.sandbox.patching import replace
-from awspatterns.sandbox.subsystem import Engine, Patched
+from awspatterns.sandbox.subsystem import Engine, Patched, Reads
 
-__all__ = ["PATCHED", "install"]
+__all__ = ["PATCHED", "READS", "install"]
 
 log = logging.getLogger("awspatterns.sandbox.deliveries.s3")
 
@@ -33,6 +33,9 @@ PATCHED: Patched = (
     (s3_notifications, "_send_sns_message"),
     (s3_notifications, "_invoke_awslambda"),
 )
+
+#: The moto state this module reads (checked by the canary tests); a renamed ``version_id`` would go unnoticed.
+READS: Reads = ((FakeKey, "version_id"), (FakeBucket, "is_versioned"))
 
 
 def install(engine: Engine) -> None:

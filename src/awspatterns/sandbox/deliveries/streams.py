@@ -19,14 +19,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.dynamodb.models import dynamodb_backends
-from moto.kinesis.models import kinesis_backends
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.table import StreamShard, Table
+from moto.kinesis.models import Record, Shard, kinesis_backends
+from moto.kinesis.models import Stream as KinesisStream
 
 from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.polling import MappingPoller
 from awspatterns.sandbox.event_filters import matches_filters
+from awspatterns.sandbox.subsystem import Reads, fields
 
-__all__ = ["DynamoDBStreamSource", "KinesisSource", "StreamMapping", "StreamPoller", "StreamRecord"]
+__all__ = ["READS", "DynamoDBStreamSource", "KinesisSource", "StreamMapping", "StreamPoller", "StreamRecord"]
+
+#: The moto state the stream sources read: tables' and streams' shards, and their records.
+READS: Reads = (
+    (DynamoDBBackend, "tables"),
+    (Table, "stream_shard"),
+    *fields(StreamShard, "items", "starting_sequence_number", "id"),
+    (KinesisStream, "shards"),
+    (Shard, "records"),
+    *fields(Record, "partition_key", "data", "created_at"),
+)
 
 log = logging.getLogger("awspatterns.sandbox.deliveries.streams")
 
