@@ -126,9 +126,15 @@ def source_queue(session, visibility, max_receive):
     return url, queue_arn(session, url), dlq
 
 
-def bodies(session, url):
-    messages = session.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-    return sorted(m["Body"] for m in messages.get("Messages", []))
+def dead_letters(session, url, count):
+    """The bodies of ``count`` messages from a DLQ, waiting for them as long as a few visibility timeouts take
+    (``quiesce`` does not wait for a message waiting out its visibility timeout)."""
+    sqs, found = session.client("sqs"), []
+    for _ in range(30):
+        found += [m["Body"] for m in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])]
+        if len(found) >= count:
+            break
+    return sorted(found)
 
 
 def messages_left(session, url):
@@ -143,11 +149,11 @@ def test_a_batch_whose_handler_raises_is_retried_after_the_visibility_timeout_th
     function = create_function(account, "consumer", RECORDER, environment={"OUTPUT": output})
     account.client("sqs").send_message(QueueUrl=url, MessageBody="crash")  # the handler raises for it
     account.client("lambda").create_event_source_mapping(EventSourceArn=arn, FunctionName=function, BatchSize=1)
-    assert quiesce()  # a message waiting out its visibility timeout is pending work
 
+    assert dead_letters(account, dlq, 1) == ["crash"]
+    assert quiesce()
     receives = [r["attributes"]["ApproximateReceiveCount"] for e in drain(account, output) for r in e["Records"]]
     assert receives == ["1", "2", "3"]  # retried after each visibility timeout, up to maxReceiveCount
-    assert bodies(account, dlq) == ["crash"]
     assert messages_left(account, url) == 0
 
 
@@ -165,11 +171,11 @@ def test_reported_item_failures_retry_only_the_failed_messages(account, quiesce)
         MaximumBatchingWindowInSeconds=1,
         FunctionResponseTypes=["ReportBatchItemFailures"],
     )
-    assert quiesce()
 
+    assert dead_letters(account, dlq, 2) == ["fail-2", "fail-4"]
+    assert quiesce()
     deliveries = Counter(r["body"] for e in drain(account, output) for r in e["Records"])
     assert deliveries == {"ok-1": 1, "ok-3": 1, "fail-2": 2, "fail-4": 2}
-    assert bodies(account, dlq) == ["fail-2", "fail-4"]
     assert messages_left(account, url) == 0
 
 

@@ -106,9 +106,10 @@ class SandboxEngine:
     # ------------------------------------------------------------------ lifecycle
     def quiescent(self, timeout_s: float = 30.0) -> bool:
         """Wait until the work already caused has all happened: no unit of activity in flight (asynchronous
-        invocations with their retries, polls, Firehose deliveries) and no component busy (messages in mapped
-        queues, unread stream records, buffered Firehose records; buffers are delivered at once). Tests use it
-        instead of sleeping.
+        invocations with their retries, polls, Firehose deliveries) and no component busy (messages ready in
+        mapped queues, unread stream records, buffered Firehose records; buffers are delivered at once). Tests use
+        it instead of sleeping. An SQS message waiting out its visibility timeout or delay is not waited for: its retry
+        comes when the timeout ends, which can be minutes.
 
         Exact, not a guess: a round counts only if no unit was in flight when it began and none began before it
         ended. Every unit begins before it takes or creates work and a unit that causes another begins that one

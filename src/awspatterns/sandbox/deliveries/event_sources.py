@@ -42,8 +42,6 @@ READS: Reads = (
         "lambda_event_source_mappings",
         "visibility_timeout",
         "approximate_number_of_messages",
-        "approximate_number_of_messages_not_visible",
-        "approximate_number_of_messages_delayed",
     ),
     *fields(
         Message,
@@ -78,7 +76,7 @@ def install(engine: Engine) -> None:
         lambda mapping, event: _invoke(engine, mapping, event),
         _delete,
         mapping_enabled,
-        _counts,
+        _visible,
         engine.activity,
     )
     streams = StreamPoller(
@@ -175,13 +173,9 @@ def _receive(mapping: SqsMapping) -> list[Any]:
     )
 
 
-def _counts(mapping: SqsMapping) -> tuple[int, int]:
-    """Messages to receive now, and messages that will be (in flight, waiting out a visibility timeout, delayed)."""
+def _visible(mapping: SqsMapping) -> int:
     queue = sqs_backends[mapping.account_id][mapping.region].queues.get(_queue_name(mapping))
-    if queue is None:
-        return 0, 0
-    later = queue.approximate_number_of_messages_not_visible + queue.approximate_number_of_messages_delayed
-    return int(queue.approximate_number_of_messages), int(later)
+    return 0 if queue is None else int(queue.approximate_number_of_messages)
 
 
 def _invoke(engine: Engine, mapping: SqsMapping, event: str) -> InvocationResult:

@@ -55,10 +55,6 @@ class MappingPoller(Generic[Entry]):
         """Whether a poll now would find work (checked before a poll begins, so idle mappings cost no poll)."""
         raise NotImplementedError
 
-    def expects_work(self, entry: Entry) -> bool:
-        """Whether work waits for the mapping, now or later (a message to retry once its visibility timeout ends)."""
-        return self.has_work(entry)
-
     def start(self) -> None:
         """Start polling in the background."""
         self._thread.start()
@@ -70,7 +66,7 @@ class MappingPoller(Generic[Entry]):
             if mapping.busy:
                 return True
             try:
-                if self._is_enabled(mapping) and self.expects_work(entry):
+                if self._is_enabled(mapping) and self.has_work(entry):
                     return True
             except Exception:
                 log.exception("checking event source mapping %s failed; counted as busy", mapping.uuid)

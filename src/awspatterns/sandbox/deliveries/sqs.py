@@ -49,13 +49,12 @@ class SqsPoller(MappingPoller[SqsMapping]):
         invoke: Callable[[SqsMapping, str], Any],
         delete: Callable[[SqsMapping, list[Any]], None],
         is_enabled: Callable[[SqsMapping], bool | None],
-        counts: Callable[[SqsMapping], tuple[int, int]],
+        visible: Callable[[SqsMapping], int],
         activity: Activity | None = None,
     ) -> None:
-        """``counts(mapping)`` is the number of the queue's messages that can be received now, and of those that
-        will be later (in flight, waiting for their visibility timeout, or delayed)."""
+        """``visible(mapping)`` is the number of the queue's messages that can be received now."""
         super().__init__(is_enabled, "sqs-poller", workers=8, activity=activity)
-        self._counts = counts
+        self._visible = visible
         self._receive = receive
         self._invoke = invoke
         self._delete = delete
@@ -65,12 +64,10 @@ class SqsPoller(MappingPoller[SqsMapping]):
         self.entries[mapping.uuid] = mapping
 
     def has_work(self, entry: SqsMapping) -> bool:
-        """Whether the queue has messages to receive now."""
-        return self._counts(entry)[0] > 0
-
-    def expects_work(self, entry: SqsMapping) -> bool:
-        """Whether the queue holds any message: a failed one comes back once its visibility timeout ends."""
-        return any(self._counts(entry))
+        """Whether the queue has messages to receive now. A message waiting out its visibility timeout (a failed
+        batch's retry) or its delay is not work yet: it comes back when the timeout ends, as in AWS, which can be
+        minutes (six times the function's timeout is the advised visibility timeout)."""
+        return self._visible(entry) > 0
 
     def poll(self, mapping: SqsMapping) -> None:
         """Receive a batch and process it."""
