@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import inspect
+import json
+import re
 from importlib.metadata import version
+from typing import Any
 
 import pytest
 from moto.apigateway import models as apigateway_models
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.cloudformation import parsing
 from moto.cloudformation.custom_model import CustomModel
 from moto.core.common_models import CloudFormationModel
+from moto.dynamodb.models.table import StreamShard
+from moto.ec2.models import ec2_backends
+from moto.events.models import events_backends
+from moto.kinesis.models import Shard
+from moto.kinesis.models import Stream as KinesisStream
+from moto.sns.models import sns_backends
 from moto.sqs.models import Queue
 
 from awspatterns.sandbox import engine
@@ -27,6 +36,88 @@ def test_moto_is_the_pinned_version():
 @pytest.mark.parametrize("owner, attribute", engine.PATCHED, ids=lambda v: getattr(v, "__name__", str(v)))
 def test_every_patched_internal_exists(owner, attribute):
     assert hasattr(owner, attribute), f"moto no longer has {owner.__name__}.{attribute}"
+
+
+#: Instances for classes that set attributes dynamically (a Queue sets one per queue attribute with setattr).
+INSTANCES = {Queue: lambda: Queue("canary", "us-east-1", "000000000100")}  # type: ignore[abstract]
+
+
+def carries(owner: type, attribute: str) -> bool:
+    """Whether ``owner``'s instances have ``attribute``: on the class (a method, property or class attribute), on a
+    real instance where the test can build one, or assigned to ``self`` in the source of the class or of one of its
+    moto bases (instance state)."""
+    if hasattr(owner, attribute) or (owner in INSTANCES and hasattr(INSTANCES[owner](), attribute)):
+        return True
+    assignment = re.compile(rf"\bself\.{re.escape(attribute)}\s*(:[^=\n]*)?=[^=]")
+    return any(assignment.search(inspect.getsource(cls)) for cls in owner.__mro__ if cls.__module__.startswith("moto."))
+
+
+@pytest.mark.parametrize("owner, attribute", engine.READS, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_every_read_internal_is_still_there(owner, attribute):
+    assert carries(owner, attribute), f"moto's {owner.__name__} no longer has {attribute}: the sandbox reads it"
+
+
+def test_the_read_check_tells_a_missing_attribute_from_a_present_one():
+    assert carries(Queue, "lambda_event_source_mappings")  # instance state, assigned in __init__
+    assert carries(Queue, "approximate_number_of_messages")  # a property
+    assert not carries(Queue, "lambda_event_source_mapping")
+    assert not carries(Queue, "visibility_timeout_")
+
+
+def test_an_sns_subscription_still_carries_the_filter_policy_matcher_the_sandbox_reads():
+    backend = sns_backends["000000000101"]["us-east-1"]
+    topic = backend.create_topic("canary")
+    subscription = backend.subscribe(topic.arn, "arn:aws:lambda:us-east-1:000000000101:function:f", "lambda")
+    assert subscription._filter_policy_matcher is None and subscription.topic is topic
+    backend.set_subscription_attributes(subscription.arn, "FilterPolicy", json.dumps({"kind": ["order"]}))
+    matcher: Any = subscription._filter_policy_matcher
+    assert matcher.matches({"kind": {"Type": "String", "Value": "order"}}, "message")
+    assert not matcher.matches({"kind": {"Type": "String", "Value": "refund"}}, "message")
+
+
+def test_an_event_bus_still_keeps_its_policy_statements_where_the_sandbox_reads_them():
+    backend = events_backends["000000000102"]["us-east-1"]
+    bus = backend.create_event_bus("canary")
+    backend.put_permission("canary", "events:PutEvents", "000000000103", "member", condition={}, policy="")
+    [statement] = bus._statements.values()
+    assert statement.describe()["Principal"] == {"AWS": "arn:aws:iam::000000000103:root"}
+
+
+def test_lambda_backend_still_answers_the_mapping_lookup_the_pollers_use():
+    backend = LambdaBackend("000000000104", "us-east-1")
+    assert backend.get_event_source_mapping("no-such-mapping") is None
+
+
+def test_moto_still_keys_its_event_source_dicts_the_way_the_sandbox_empties_them():
+    source = inspect.getsource(LambdaBackend.create_event_source_mapping)
+    assert "queue.lambda_event_source_mappings[esm.function_arn]" in source
+    assert "table.lambda_event_source_mappings[esm.function_arn]" in source
+    assert "stream.lambda_event_source_mappings[esm.event_source_arn]" in source
+    assert "lambda_event_source_mappings" in inspect.getsource(StreamShard.add)
+    assert "lambda_event_source_mappings" in inspect.getsource(KinesisStream.put_record)
+
+
+def test_moto_still_numbers_a_kinesis_shards_records_one_by_one():
+    shard = Shard(0, 0, 2**128)
+    for n in range(3):
+        shard.put_record("key", f"{n}", "1")
+    assert list(shard.records) == [1, 2, 3]  # the stream source reads them by number from the checkpoint on
+
+
+# Private state read by cloudformation/deletion.py and rds/cloudformation.py. Those modules do not declare READS
+# yet; until they do, these hold the line by hand.
+def test_a_route_table_still_keeps_its_associations_where_stack_deletion_reads_them():
+    backend = ec2_backends["000000000105"]["us-east-1"]
+    vpc = backend.create_vpc("10.0.0.0/16")
+    subnet = backend.create_subnet(vpc.id, "10.0.1.0/24")
+    table = backend.create_route_table(vpc.id)
+    association = backend.associate_route_table(table.id, subnet_id=subnet.id)
+    assert table._associations == {association: subnet.id}
+
+
+def test_resource_map_keeps_the_account_and_region_that_stack_deletion_and_rds_read():
+    source = inspect.getsource(parsing.ResourceMap)
+    assert "self._account_id" in source and "self._region_name" in source
 
 
 def test_lambda_invoke_signatures_are_what_the_engine_replaces():

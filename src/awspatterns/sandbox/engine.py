@@ -9,6 +9,7 @@ they share: the Lambda runtime, asynchronous invocation, delivery to destination
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from moto.awslambda.utils import get_backend as lambda_backend
@@ -16,14 +17,15 @@ from moto.awslambda.utils import get_backend as lambda_backend
 from awspatterns.sandbox import listeners
 from awspatterns.sandbox.cloudformation import apigateway, custom_resources, kms, lifecycle, resources
 from awspatterns.sandbox.deliveries import destinations, event_sources, eventbridge, firehose, s3, sns
+from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.async_invoke import AsyncInvocation, AsyncInvoker
 from awspatterns.sandbox.rds import aurora
 from awspatterns.sandbox.runtime import functions
 from awspatterns.sandbox.runtime.logs import write_invocation_logs
 from awspatterns.sandbox.runtime.runtime import InvocationResult, LambdaRuntime
-from awspatterns.sandbox.subsystem import Component, EngineSettings, Patched, Subsystem
+from awspatterns.sandbox.subsystem import Component, EngineSettings, Patched, Reads, Subsystem
 
-__all__ = ["PATCHED", "SUBSYSTEMS", "SandboxEngine"]
+__all__ = ["PATCHED", "READS", "SUBSYSTEMS", "SandboxEngine"]
 
 #: The sandbox's subsystems, in installation order: CloudFormation's types before what creates through them.
 SUBSYSTEMS: tuple[Subsystem, ...] = (
@@ -45,6 +47,10 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
 #: Every moto internal the sandbox replaces, wraps or calls: (object, attribute). Canary tests check each exists.
 PATCHED: Patched = tuple(patched for subsystem in SUBSYSTEMS for patched in subsystem.PATCHED)
 
+#: Every moto state the sandbox reads without patching it: (class, attribute), from each subsystem's ``READS``
+#: (optional: not every subsystem reads moto's state). Canary tests check each is still there.
+READS: Reads = tuple(read for subsystem in SUBSYSTEMS for read in getattr(subsystem, "READS", ()))
+
 
 class SandboxEngine:
     """Everything the sandbox adds to moto, for one server process."""
@@ -54,7 +60,10 @@ class SandboxEngine:
         self.work_dir = work_dir
         self.settings = settings or EngineSettings()
         self.runtime = LambdaRuntime(endpoint_url, work_dir)
-        self.async_invoker = AsyncInvoker(self.invoke_function, self.deliver, self.settings.retry_delays_s)
+        self.activity = Activity()
+        self.async_invoker = AsyncInvoker(
+            self.invoke_function, self.deliver, self.settings.retry_delays_s, activity=self.activity
+        )
         self._components: list[Component] = []
 
     def install(self) -> None:
@@ -84,20 +93,44 @@ class SandboxEngine:
         config, dead_letter = functions.async_settings(fn)
         self.async_invoker.submit(AsyncInvocation(account_id, region, fn.function_arn, event), config, dead_letter)
 
-    def deliver(self, account_id: str, region: str, target_arn: str, message: str) -> None:
-        """Send a message to a destination ARN: SQS queue, SNS topic or Lambda function."""
-        destinations.deliver(target_arn, message, self.submit_async)
+    def deliver(
+        self,
+        account_id: str,
+        region: str,
+        target_arn: str,
+        message: str,
+        attributes: Mapping[str, str | int] | None = None,
+    ) -> None:
+        """Send a message to a destination ARN: SQS queue, SNS topic or Lambda function; ``attributes`` become
+        message attributes (``str`` a String, ``int`` a Number)."""
+        destinations.deliver(target_arn, message, self.submit_async, attributes)
 
     # ------------------------------------------------------------------ lifecycle
     def quiescent(self, timeout_s: float = 30.0) -> bool:
-        """Wait until asynchronous invocations and every component's work have drained (tests use it instead of
-        sleeping); components with buffers deliver them meanwhile."""
+        """Wait until the work already caused has all happened: no unit of activity in flight (asynchronous
+        invocations with their retries, polls, Firehose deliveries) and no component busy (messages ready in
+        mapped queues, unread stream records, buffered Firehose records; buffers are delivered at once). Tests use
+        it instead of sleeping. An SQS message waiting out its visibility timeout or delay is not waited for: its retry
+        comes when the timeout ends, which can be minutes.
+
+        Exact, not a guess: a round counts only if no unit was in flight when it began and none began before it
+        ended. Every unit begins before it takes or creates work and a unit that causes another begins that one
+        before it ends, so with no unit running during the round nothing in the sandbox added or took work while
+        the components were asked, and what each reported idle was still idle when the round ended. (Requests
+        from clients can add work at any time: quiet covers what was caused before ``quiesce`` was called.)
+        """
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        while True:
+            begun = self.activity.idle_since(deadline - time.monotonic())
+            if begun is None:
+                return False
             busy = [component.busy() for component in self._components]  # each asked every round (buffers flush)
-            if self.async_invoker.idle(0.05) and not any(busy):
+            if not any(busy) and self.activity.still_idle(begun):
                 return True
-        return False
+            if time.monotonic() >= deadline:
+                return False
+            if any(busy):  # work waits for a poller: wake when a unit begins, or look again shortly
+                self.activity.wait_for_news(begun, min(0.05, max(0.0, deadline - time.monotonic())))
 
     def shutdown(self) -> None:
         """Stop the background work and every execution environment."""

@@ -1,23 +1,36 @@
 """What the sandbox's subsystems and its engine agree on: the services the engine offers a subsystem, and what a
-subsystem declares (the moto internals it patches) and does (install itself).
+subsystem declares (the moto internals it patches, and the moto state it reads) and does (install itself).
 
-A subsystem is a module with ``PATCHED`` and ``install(engine)``; :data:`awspatterns.sandbox.engine.SUBSYSTEMS`
-lists them in installation order. Adding a service to the sandbox is adding such a module.
+A subsystem is a module with ``PATCHED`` and ``install(engine)``, and ``READS`` when it reads moto's private or
+internal state; :data:`awspatterns.sandbox.engine.SUBSYSTEMS` lists them in installation order. Adding a service to
+the sandbox is adding such a module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.async_invoke import DEFAULT_RETRY_DELAYS_S
 from awspatterns.sandbox.runtime.runtime import InvocationResult, LambdaRuntime
 
-__all__ = ["ENFORCE_MODES", "Component", "Engine", "EngineSettings", "Patched", "Subsystem"]
+__all__ = ["ENFORCE_MODES", "Component", "Engine", "EngineSettings", "Patched", "Reads", "Subsystem", "fields"]
 
 #: ``(owner, attribute)`` pairs: the moto internals a subsystem replaces, wraps or calls.
 Patched = tuple[tuple[object, str], ...]
+
+#: ``(class, attribute)`` pairs: moto state a subsystem reads (or empties) without patching it: private attributes,
+#: and the internal collections and fields of moto's models it reaches into. An instance attribute is named with
+#: the class whose instances carry it; the canary tests check each is still there.
+Reads = tuple[tuple[type, str], ...]
+
+
+def fields(owner: type, *names: str) -> Reads:
+    """``READS`` entries for several attributes of one class."""
+    return tuple((owner, name) for name in names)
 
 
 #: The enforcement modes (see :attr:`EngineSettings.enforce`).
@@ -40,7 +53,10 @@ class Component(Protocol):
     """Background work a subsystem owns: the engine waits for it to be idle and stops it."""
 
     def busy(self) -> bool:
-        """Whether work is in flight (``quiesce`` waits until no component is busy)."""
+        """Whether work waits that the component will take on its own, or runs outside the engine's
+        :class:`Activity` (``quiesce`` waits until no component is busy). Work the component does in the
+        background is counted as units of ``engine.activity``; ``busy`` may also start work that would otherwise
+        wait for a timer (a buffer delivered now)."""
         ...
 
     def shutdown(self) -> None:
@@ -55,6 +71,8 @@ class Engine(Protocol):
     work_dir: Path
     settings: EngineSettings
     runtime: LambdaRuntime
+    #: The units of background work in flight, which ``quiesce`` waits for (see ``deliveries.activity``).
+    activity: Activity
 
     def run(self, fn: Any, event: str) -> InvocationResult:
         """Invoke a moto function object synchronously, recording its logs."""
@@ -68,8 +86,15 @@ class Engine(Protocol):
         """Queue an asynchronous invocation with the function's retry and destination settings."""
         ...
 
-    def deliver(self, account_id: str, region: str, target_arn: str, message: str) -> None:
-        """Send a message to an SQS queue, SNS topic or Lambda function."""
+    def deliver(
+        self,
+        account_id: str,
+        region: str,
+        target_arn: str,
+        message: str,
+        attributes: Mapping[str, str | int] | None = None,
+    ) -> None:
+        """Send a message to an SQS queue, SNS topic or Lambda function, with optional message attributes."""
         ...
 
     def add_component(self, component: Component) -> None:

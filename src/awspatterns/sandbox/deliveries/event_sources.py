@@ -9,20 +9,64 @@ from typing import Any
 from moto.awslambda import models as lambda_models
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.dynamodb.models import dynamodb_backends
-from moto.kinesis.models import kinesis_backends
-from moto.sqs.models import sqs_backends
+from moto.dynamodb.models.table import Table
+from moto.kinesis.models import KinesisBackend, kinesis_backends
+from moto.kinesis.models import Stream as KinesisStream
+from moto.sqs.models import Message, Queue, SQSBackend, sqs_backends
 
 from awspatterns.sandbox.arns import Arn
+from awspatterns.sandbox.deliveries import streams as stream_sources
 from awspatterns.sandbox.deliveries.sqs import SqsMapping, SqsPoller
 from awspatterns.sandbox.deliveries.streams import DynamoDBStreamSource, KinesisSource, StreamMapping, StreamPoller
 from awspatterns.sandbox.event_filters import filter_criteria
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.runtime.environment import InvocationResult
-from awspatterns.sandbox.subsystem import Engine, Patched
+from awspatterns.sandbox.subsystem import Engine, Patched, Reads, fields
 
-__all__ = ["PATCHED", "install", "mapping_enabled"]
+__all__ = ["PATCHED", "READS", "install", "mapping_enabled"]
 
-PATCHED: Patched = ((lambda_models.LambdaBackend, "create_event_source_mapping"),)
+PATCHED: Patched = (
+    (lambda_models.LambdaBackend, "create_event_source_mapping"),
+    (lambda_models.LambdaBackend, "get_event_source_mapping"),
+)
+
+#: The moto state this module and the pollers read (checked by the canary tests): the dicts through which moto
+#: would fire a mapping inside the write (emptied here), the queues' counters, and what a record is made of.
+READS: Reads = (
+    (Table, "lambda_event_source_mappings"),
+    (KinesisStream, "lambda_event_source_mappings"),
+    (SQSBackend, "queues"),
+    (KinesisBackend, "streams"),
+    *fields(
+        Queue,
+        "lambda_event_source_mappings",
+        "visibility_timeout",
+        "approximate_number_of_messages",
+    ),
+    *fields(
+        Message,
+        "approximate_receive_count",
+        "approximate_first_receive_timestamp",
+        "sent_timestamp",
+        "group_id",
+        "deduplication_id",
+        "message_attributes",
+        "body_md5",
+    ),
+    *fields(
+        lambda_models.EventSourceMapping,
+        "enabled",
+        "starting_position",
+        "destination_config",
+        "bisect_on_error",
+        "max_retry_attempts",
+        "max_record_age",
+        "function_response_types",
+        "filter_criteria",
+        "max_batch_window",
+    ),
+    *stream_sources.READS,
+)
 
 
 def install(engine: Engine) -> None:
@@ -33,8 +77,11 @@ def install(engine: Engine) -> None:
         _delete,
         mapping_enabled,
         _visible,
+        engine.activity,
     )
-    streams = StreamPoller(engine.invoke_function, engine.deliver, mapping_enabled, engine.settings.retry_delays_s)
+    streams = StreamPoller(
+        engine.invoke_function, engine.deliver, mapping_enabled, engine.settings.retry_delays_s, engine.activity
+    )
     original = lambda_models.LambdaBackend.create_event_source_mapping
 
     def create(backend: Any, spec: dict[str, Any]) -> Any:
@@ -55,7 +102,7 @@ def install(engine: Engine) -> None:
 
 def mapping_enabled(mapping: SqsMapping | StreamMapping) -> bool | None:
     """Whether an event source mapping is enabled; ``None`` once it is deleted."""
-    esm = lambda_backend(mapping.account_id, mapping.region)._event_source_mappings.get(mapping.uuid)
+    esm = lambda_backend(mapping.account_id, mapping.region).get_event_source_mapping(mapping.uuid)
     return None if esm is None else bool(esm.enabled)
 
 

@@ -29,9 +29,9 @@ from moto.sqs.models import sqs_backends
 
 from awspatterns.sandbox.arns import Arn
 from awspatterns.sandbox.patching import replace
-from awspatterns.sandbox.subsystem import Engine, Patched
+from awspatterns.sandbox.subsystem import Engine, Patched, Reads
 
-__all__ = ["MAX_BUS_HOPS", "PATCHED", "DeliveryFailed", "EventRouter", "bus_admits", "install"]
+__all__ = ["MAX_BUS_HOPS", "PATCHED", "READS", "DeliveryFailed", "EventRouter", "bus_admits", "install"]
 
 log = logging.getLogger("awspatterns.sandbox.deliveries.eventbridge")
 
@@ -40,6 +40,16 @@ PATCHED: Patched = (
     (events_models.Rule, "send_to_targets"),
     (events_models.Rule, "_send_to_events_archive"),
     (Alarm, "update_state"),
+    (events_models.EventBusPolicyStatement, "describe"),
+)
+
+#: The moto state this module reads (checked by the canary tests): a bus's policy statements and rules.
+READS: Reads = (
+    (events_models.EventBus, "_statements"),
+    (events_models.EventBus, "rules"),
+    (events_models.EventsBackend, "event_buses"),
+    (events_models.Rule, "targets"),
+    (events_models.Rule, "event_pattern"),
 )
 
 #: How many buses an event may cross (EventBridge stops forwarding loops).
@@ -143,8 +153,7 @@ class EventRouter:
             try:
                 self._send(rule, target, event, hops)
             except Exception as error:
-                code = error.code if isinstance(error, DeliveryFailed) else "SDK_CLIENT_ERROR"
-                self._dead_letter(rule, target, event, code, str(error))
+                self._dead_letter(rule, target, event, _error_code(error), str(error))
 
     def _send(self, rule: Any, target: dict[str, Any], event: dict[str, Any], hops: int) -> None:
         arn: str = target["Arn"]
@@ -248,6 +257,19 @@ class EventRouter:
             self.put_on_bus(account, region, "default", event, sender=account)
         except DeliveryFailed as error:
             log.warning("alarm %s state change not delivered: %s", alarm.name, error)
+
+
+def _error_code(error: Exception) -> str:
+    """EventBridge's code for why a target did not take an event (the DLQ message's ``ERROR_CODE``)."""
+    if isinstance(error, DeliveryFailed):
+        return error.code
+    # moto's errors name their AWS error code in error_type (RESTError) or code (ServiceException)
+    names = [
+        name for name in (getattr(error, "error_type", None), getattr(error, "code", None)) if isinstance(name, str)
+    ]
+    if any(word in name for name in names for word in ("NotFound", "NonExistent", "DoesNotExist")):
+        return "RESOURCE_NOT_FOUND"
+    return "SDK_CLIENT_ERROR"
 
 
 def _payload(target: dict[str, Any], event: dict[str, Any], rule: Any) -> str:

@@ -22,6 +22,7 @@ from moto.firehose.models import FirehoseBackend
 from moto.s3.models import s3_backends
 
 from awspatterns.sandbox.arns import Arn
+from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.subsystem import Engine, Patched
 
@@ -39,7 +40,7 @@ EXPRESSION = re.compile(r"!\{(?P<namespace>timestamp|firehose):(?P<value>[^}]*)\
 
 def install(engine: Engine) -> None:
     """Buffer Firehose records per stream (bounded by the engine's Firehose interval) instead of writing each call."""
-    buffers = FirehoseBuffers(engine.settings.firehose_interval_s)
+    buffers = FirehoseBuffers(engine.settings.firehose_interval_s, engine.activity)
     buffers.install()
     engine.add_component(buffers)
 
@@ -76,10 +77,12 @@ def object_key(stream: str, version: str, prefix: str, now: datetime) -> str:
 
 
 class FirehoseBuffers:
-    """Buffers records per destination and delivers them on size or age, on a background thread."""
+    """Buffers records per destination and delivers them on size or age, on a background thread. Each delivery is
+    a unit of :class:`Activity` (the object it writes can notify a queue, a topic or a function)."""
 
-    def __init__(self, max_interval_s: float = 1.0) -> None:
+    def __init__(self, max_interval_s: float = 1.0, activity: Activity | None = None) -> None:
         self.max_interval_s = max_interval_s
+        self.activity = activity or Activity()
         self._buffers: dict[tuple[str, str, str], Buffer] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -129,6 +132,10 @@ class FirehoseBuffers:
         return min(float(hints.get("IntervalInSeconds", 300)), self.max_interval_s)
 
     def _deliver(self, buffer: Buffer) -> None:
+        with self.activity.unit():
+            self._write(buffer)
+
+    def _write(self, buffer: Buffer) -> None:
         destination = buffer.destination
         data = b"".join(buffer.records)
         key = object_key(buffer.stream, buffer.version, destination.get("Prefix", ""), datetime.now(UTC))
@@ -152,7 +159,8 @@ class FirehoseBuffers:
             self._deliver(buffer)
 
     def busy(self) -> bool:
-        """Deliver every buffer now, so waiting for quiet never waits for a buffering interval; then idle."""
+        """Deliver every buffer now, so waiting for quiet never waits for a buffering interval; then idle (what
+        the deliveries cause, they cause as units of activity, which ``quiesce`` sees)."""
         self.flush()
         return False
 

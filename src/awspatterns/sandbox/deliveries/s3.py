@@ -1,5 +1,9 @@
-"""S3 event notifications as AWS sends them: records carry ``sequencer`` and ``versionId``, and deliveries to SNS
-the ``Amazon S3 Notification`` subject; a topic that cannot be reached is logged, not raised into the upload."""
+"""S3 event notifications as AWS sends them: records carry ``sequencer`` and ``versionId``; functions are invoked
+asynchronously (with Lambda's retries, destinations and DLQ); deliveries to SNS have the ``Amazon S3
+Notification`` subject; a topic or function that cannot be reached is logged, not raised into the upload.
+
+moto 5.2.5 invoked a function synchronously inside the upload and dropped its error: a failing function lost the
+event, with no retry."""
 
 from __future__ import annotations
 
@@ -12,14 +16,14 @@ from typing import Any
 
 from moto.iam.access_control import PermissionResult
 from moto.s3 import notifications as s3_notifications
-from moto.s3.models import FakeBucket
+from moto.s3.models import FakeBucket, FakeKey
 from moto.sns.models import sns_backends
 
 from awspatterns.sandbox.arns import Arn
 from awspatterns.sandbox.patching import replace
-from awspatterns.sandbox.subsystem import Engine, Patched
+from awspatterns.sandbox.subsystem import Engine, Patched, Reads
 
-__all__ = ["PATCHED", "install"]
+__all__ = ["PATCHED", "READS", "install"]
 
 log = logging.getLogger("awspatterns.sandbox.deliveries.s3")
 
@@ -27,11 +31,15 @@ PATCHED: Patched = (
     (FakeBucket, "get_permission"),
     (s3_notifications, "_get_s3_event"),
     (s3_notifications, "_send_sns_message"),
+    (s3_notifications, "_invoke_awslambda"),
 )
+
+#: The moto state this module reads (checked by the canary tests); a renamed ``version_id`` would go unnoticed.
+READS: Reads = ((FakeKey, "version_id"), (FakeBucket, "is_versioned"))
 
 
 def install(engine: Engine) -> None:
-    """Complete moto's S3 event records and SNS deliveries; leave bucket policies unenforced."""
+    """Complete moto's S3 event records and deliveries; leave bucket policies unenforced."""
     original_event = s3_notifications._get_s3_event
     sequencer = itertools.count(int(time.time() * 1000))
     sequencer_lock = threading.Lock()
@@ -53,8 +61,16 @@ def install(engine: Engine) -> None:
         except Exception:
             log.exception("S3 could not publish to %s", topic_arn)
 
+    def invoke_function(account_id: str, event_body: Any, function_arn: str, region_name: str) -> None:
+        function = Arn.parse(function_arn)
+        try:
+            engine.submit_async(function.account, function.region, function_arn, json.dumps(event_body))
+        except Exception:
+            log.exception("S3 could not invoke %s", function_arn)
+
     replace(s3_notifications, "_get_s3_event", s3_event)
     replace(s3_notifications, "_send_sns_message", send_sns)
+    replace(s3_notifications, "_invoke_awslambda", invoke_function)
     # moto evaluates bucket policies without their conditions, so a TLS-only Deny denies everything. Like
     # IAM policies, bucket policies are not enforced by the sandbox (a documented fidelity limit).
     replace(FakeBucket, "get_permission", lambda bucket, action, resource: PermissionResult.NEUTRAL)

@@ -12,11 +12,14 @@ from moto.sns import models as sns_models
 
 from awspatterns.sandbox.arns import Arn
 from awspatterns.sandbox.patching import replace
-from awspatterns.sandbox.subsystem import Engine, Patched
+from awspatterns.sandbox.subsystem import Engine, Patched, Reads
 
-__all__ = ["PATCHED", "install", "sns_event"]
+__all__ = ["PATCHED", "READS", "install", "sns_event"]
 
 PATCHED: Patched = ((sns_models.Subscription, "publish"),)
+
+#: The moto state this module reads (checked by the canary tests).
+READS: Reads = ((sns_models.Subscription, "_filter_policy_matcher"), (sns_models.Subscription, "topic"))
 
 
 def install(engine: Engine) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.polling import MappingPoller
 from awspatterns.sandbox.event_filters import matches_filters
 
@@ -49,8 +50,10 @@ class SqsPoller(MappingPoller[SqsMapping]):
         delete: Callable[[SqsMapping, list[Any]], None],
         is_enabled: Callable[[SqsMapping], bool | None],
         visible: Callable[[SqsMapping], int],
+        activity: Activity | None = None,
     ) -> None:
-        super().__init__(is_enabled, "sqs-poller", workers=8)
+        """``visible(mapping)`` is the number of the queue's messages that can be received now."""
+        super().__init__(is_enabled, "sqs-poller", workers=8, activity=activity)
         self._visible = visible
         self._receive = receive
         self._invoke = invoke
@@ -60,11 +63,11 @@ class SqsPoller(MappingPoller[SqsMapping]):
         """Start polling a mapping's queue."""
         self.entries[mapping.uuid] = mapping
 
-    def busy(self) -> bool:
-        """Whether an enabled mapping's queue has visible messages, or a batch is being processed."""
-        # Visible messages are counted before the busy flag is read: a poll that starts in between sets the flag
-        # before it receives, so the messages are seen one way or the other.
-        return any((self._is_enabled(m) and self._visible(m) > 0) or m.busy for m in list(self.entries.values()))
+    def has_work(self, entry: SqsMapping) -> bool:
+        """Whether the queue has messages to receive now. A message waiting out its visibility timeout (a failed
+        batch's retry) or its delay is not work yet: it comes back when the timeout ends, as in AWS, which can be
+        minutes (six times the function's timeout is the advised visibility timeout)."""
+        return self._visible(entry) > 0
 
     def poll(self, mapping: SqsMapping) -> None:
         """Receive a batch and process it."""

@@ -19,13 +19,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.dynamodb.models import dynamodb_backends
-from moto.kinesis.models import kinesis_backends
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.table import StreamShard, Table
+from moto.kinesis.models import Record, Shard, kinesis_backends
+from moto.kinesis.models import Stream as KinesisStream
 
+from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.polling import MappingPoller
 from awspatterns.sandbox.event_filters import matches_filters
+from awspatterns.sandbox.subsystem import Reads, fields
 
-__all__ = ["DynamoDBStreamSource", "KinesisSource", "StreamMapping", "StreamPoller", "StreamRecord"]
+__all__ = ["READS", "DynamoDBStreamSource", "KinesisSource", "StreamMapping", "StreamPoller", "StreamRecord"]
+
+#: The moto state the stream sources read: tables' and streams' shards, and their records.
+READS: Reads = (
+    (DynamoDBBackend, "tables"),
+    (Table, "stream_shard"),
+    *fields(StreamShard, "items", "starting_sequence_number", "id"),
+    (KinesisStream, "shards"),
+    (Shard, "records"),
+    *fields(Record, "partition_key", "data", "created_at"),
+)
 
 log = logging.getLogger("awspatterns.sandbox.deliveries.streams")
 
@@ -133,44 +147,58 @@ class KinesisSource:
     def latest(self) -> dict[str, int]:
         """The newest sequence number of each shard."""
         stream = self._stream()
-        return {} if stream is None else {s.shard_id: s.get_max_sequence_number() for s in stream.shards.values()}
+        if stream is None:
+            return {}
+        return {s.shard_id: _edge(s.records, newest=True) or 0 for s in list(stream.shards.values())}
 
     def read(self, shard_id: str, after: int, limit: int) -> list[StreamRecord]:
-        """Up to ``limit`` records after sequence number ``after``."""
+        """Up to ``limit`` records after sequence number ``after``.
+
+        moto numbers a shard's records 1, 2, 3, ... and writes them from its request threads while this reads, so
+        records are looked up by number from the checkpoint on: no scan of the shard, and no iteration that a
+        concurrent write could invalidate.
+        """
         stream = self._stream()
-        shard = None if stream is None else next((s for s in stream.shards.values() if s.shard_id == shard_id), None)
+        shard = (
+            None if stream is None else next((s for s in list(stream.shards.values()) if s.shard_id == shard_id), None)
+        )
         if shard is None:
             return []
-        records = []
-        for sequence, item in shard.records.items():
-            if sequence <= after:
-                continue
-            record = {
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": item.partition_key,
-                    "sequenceNumber": str(sequence),
-                    "data": item.data,
-                    "approximateArrivalTimestamp": item.created_at,
-                },
-                "eventSource": "aws:kinesis",
-                "eventVersion": "1.0",
-                "eventID": f"{shard_id}:{sequence}",
-                "eventName": "aws:kinesis:record",
-                "awsRegion": self.mapping.region,
-                "eventSourceARN": self.mapping.source_arn,
-            }
-            records.append(StreamRecord(sequence, record, float(item.created_at)))
-            if len(records) == limit:
-                break
+        sequence = max(after + 1, _edge(shard.records, newest=False) or 1)
+        records: list[StreamRecord] = []
+        while len(records) < limit and (item := shard.records.get(sequence)) is not None:
+            records.append(StreamRecord(sequence, self._record(shard_id, sequence, item), float(item.created_at)))
+            sequence += 1
         return records
+
+    def _record(self, shard_id: str, sequence: int, item: Any) -> dict[str, Any]:
+        return {
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": item.partition_key,
+                "sequenceNumber": str(sequence),
+                "data": item.data,
+                "approximateArrivalTimestamp": item.created_at,
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": f"{shard_id}:{sequence}",
+            "eventName": "aws:kinesis:record",
+            "awsRegion": self.mapping.region,
+            "eventSourceARN": self.mapping.source_arn,
+        }
 
 
 Source = DynamoDBStreamSource | KinesisSource
 
 
 class StreamPoller(MappingPoller[Source]):
-    """Polls every stream mapping on a background thread; one batch at a time per mapping, shards in order."""
+    """Polls every stream mapping on a background thread; one batch at a time per mapping, shards in order.
+
+    A shard's checkpoint moves past a record only once the record is done: delivered, filtered out, or reported to
+    the on-failure destination. A mapping disabled (or a poller stopped) while a batch is retried leaves the
+    checkpoint before the records not yet done, so they are delivered once the mapping is enabled again.
+    """
 
     def __init__(
         self,
@@ -178,8 +206,9 @@ class StreamPoller(MappingPoller[Source]):
         deliver: Callable[[str, str, str, str], None],
         is_enabled: Callable[[StreamMapping], bool | None],
         retry_delays_s: tuple[float, ...],
+        activity: Activity | None = None,
     ) -> None:
-        super().__init__(is_enabled, "stream-poller", workers=4)
+        super().__init__(is_enabled, "stream-poller", workers=4, activity=activity)
         self._invoke = invoke
         self._deliver = deliver
         self.retry_delays_s = retry_delays_s
@@ -197,17 +226,10 @@ class StreamPoller(MappingPoller[Source]):
         }
         self.entries[mapping.uuid] = source
 
-    def busy(self) -> bool:
-        """Whether a batch is in flight or records wait to be read."""
-        for source in list(self.entries.values()):
-            mapping = source.mapping
-            if mapping.busy:
-                return True
-            if self._is_enabled(mapping) and any(
-                position > mapping.checkpoints.get(shard, -1) for shard, position in source.latest().items()
-            ):
-                return True
-        return False
+    def has_work(self, entry: Source) -> bool:
+        """Whether a shard has records after the mapping's checkpoint."""
+        checkpoints = entry.mapping.checkpoints
+        return any(position > checkpoints.get(shard, -1) for shard, position in entry.latest().items())
 
     def poll(self, source: Source) -> None:
         """Read each shard of the stream in turn."""
@@ -221,9 +243,11 @@ class StreamPoller(MappingPoller[Source]):
         if not batch:
             return
         passing = [r for r in batch if matches_filters(mapping.filters, r.for_filtering())]
-        if passing:
-            self._process(mapping, shard, passing)
-        mapping.checkpoints[shard] = max(mapping.checkpoints[shard], batch[-1].sequence)
+        done = self._process(mapping, shard, passing) if passing else 0
+        if done < len(passing):  # stopped before the batch was done: keep the rest for the next poll
+            batch = [r for r in batch if r.sequence < passing[done].sequence]
+        if batch:
+            mapping.checkpoints[shard] = max(mapping.checkpoints[shard], batch[-1].sequence)
 
     def _collect(self, source: Source, shard: str) -> list[StreamRecord]:
         mapping = source.mapping
@@ -234,13 +258,20 @@ class StreamPoller(MappingPoller[Source]):
             batch = source.read(shard, mapping.checkpoints[shard], mapping.batch_size)
         return batch
 
-    def _process(self, mapping: StreamMapping, shard: str, records: list[StreamRecord]) -> None:
+    def _process(self, mapping: StreamMapping, shard: str, records: list[StreamRecord]) -> int:
         """Invoke until the batch succeeds; on exhausted retries or expired records, report the batch to the
         on-failure destination and move on. With bisection a failing batch is split in two. Without a bound
-        (``-1``, the default) a failing record blocks its shard, as in AWS, until the mapping is disabled."""
+        (``-1``, the default) a failing record blocks its shard, as in AWS, until the mapping is disabled.
+
+        Returns how many of ``records``, from the first, are done; fewer than all only when the mapping was
+        disabled or deleted, or the poller stopped, before the rest were.
+        """
         attempts = 0
+        done = 0
         pending = records
-        while pending and not self._stop.is_set() and self._is_enabled(mapping):
+        while pending:
+            if self._stop.is_set() or not self._is_enabled(mapping):
+                return done
             attempts += 1
             result = self._invoke(
                 mapping.account_id,
@@ -250,22 +281,24 @@ class StreamPoller(MappingPoller[Source]):
             )
             failed_from = self._first_failure(mapping, result, pending)
             if failed_from is None:
-                return
+                return done + len(pending)
             if failed_from > 0:  # checkpoint the records before the first reported failure
-                pending, attempts = pending[failed_from:], 0
+                done, pending, attempts = done + failed_from, pending[failed_from:], 0
                 continue
             expired = mapping.max_record_age_s >= 0 and time.time() - pending[0].arrival > mapping.max_record_age_s
             exhausted = mapping.max_retries >= 0 and attempts > mapping.max_retries
             if mapping.bisect and len(pending) > 1 and not expired:
                 half = len(pending) // 2
-                self._process(mapping, shard, pending[:half])
-                self._process(mapping, shard, pending[half:])
-                return
+                first = self._process(mapping, shard, pending[:half])
+                if first < half:
+                    return done + first
+                return done + half + self._process(mapping, shard, pending[half:])
             if expired or exhausted:
                 condition = "RecordAgeExceeded" if expired else "RetryAttemptsExhausted"
                 self._report_failure(mapping, shard, pending, result, attempts, condition)
-                return
+                return done + len(pending)
             self._stop.wait(self.retry_delays_s[min(attempts - 1, len(self.retry_delays_s) - 1)])
+        return done
 
     @staticmethod
     def _first_failure(mapping: StreamMapping, result: Any, records: list[StreamRecord]) -> int | None:
@@ -327,6 +360,15 @@ class StreamPoller(MappingPoller[Source]):
             },
         }
         self._deliver(mapping.account_id, mapping.region, mapping.on_failure_arn, json.dumps(record))
+
+
+def _edge(records: dict[int, Any], newest: bool) -> int | None:
+    """The oldest or newest key of a shard's records, or ``None`` if it has none."""
+    while True:
+        try:
+            return next(reversed(records) if newest else iter(records), None)
+        except RuntimeError:  # moto wrote between the iterator's creation and its first step: look again
+            continue
 
 
 def _iso(epoch: float) -> str:
