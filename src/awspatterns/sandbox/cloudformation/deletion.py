@@ -9,13 +9,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from moto.cloudformation import parsing
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.route_tables import RouteTable
 from moto.iam.models import iam_backends
 
 from awspatterns.sandbox.cloudformation.dependencies import creation_order
 from awspatterns.sandbox.errors import SandboxUnsupported
+from awspatterns.sandbox.subsystem import Reads, fields
 
-__all__ = ["DELETERS", "delete_in_dependency_order"]
+__all__ = ["DELETERS", "READS", "delete_in_dependency_order"]
+
+#: moto state deletion reads without patching it (the canary tests check each).
+READS: Reads = (
+    *fields(parsing.ResourceMap, "_resource_json_map", "_parsed_resources", "_account_id", "_region_name"),
+    (RouteTable, "_associations"),
+)
 
 Deleter = Callable[[Any, str, str], None]
 

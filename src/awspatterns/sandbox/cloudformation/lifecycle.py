@@ -12,7 +12,7 @@ from typing import Any
 from moto.cloudformation import models as cfn_models_module
 from moto.cloudformation import parsing
 
-from awspatterns.sandbox.cloudformation import validation
+from awspatterns.sandbox.cloudformation import deletion, validation
 from awspatterns.sandbox.cloudformation.change_sets import execute_change_set
 from awspatterns.sandbox.cloudformation.deletion import delete_in_dependency_order
 from awspatterns.sandbox.cloudformation.templates import parse_template
@@ -22,9 +22,11 @@ from awspatterns.sandbox.subsystem import Engine, Patched
 
 log = logging.getLogger("awspatterns.sandbox.cloudformation")
 
-__all__ = ["PATCHED", "install", "parse_and_create_resource_strict"]
+__all__ = ["PATCHED", "READS", "install", "parse_and_create_resource_strict"]
 
 #: The moto internals this module replaces, wraps or calls (checked by the canary tests).
+#: What deletion reads of moto's stack state (declared where it is read).
+READS = deletion.READS
 PATCHED: Patched = (
     (parsing, "parse_and_create_resource"),
     (parsing.ResourceMap, "delete"),

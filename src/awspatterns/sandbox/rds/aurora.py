@@ -7,18 +7,22 @@ import os
 import tempfile
 from pathlib import Path
 
+from moto.cloudformation import parsing
+
 from awspatterns.sandbox.cloudformation.registry import register
 from awspatterns.sandbox.rds import cloudformation, data_api
 from awspatterns.sandbox.rds.data_api import DataApi
 from awspatterns.sandbox.rds.postgres import PostgresServers
-from awspatterns.sandbox.subsystem import Engine, Patched
+from awspatterns.sandbox.subsystem import Engine, Patched, Reads, fields
 
-__all__ = ["PATCHED", "ROOT_RECORD", "data_root", "install"]
+__all__ = ["PATCHED", "READS", "ROOT_RECORD", "data_root", "install"]
 
 #: The file in the work directory that names a data root placed outside it (``control`` reaps what it names).
 ROOT_RECORD = "rds-root"
 
 PATCHED: Patched = (*cloudformation.PATCHED, *data_api.PATCHED)
+#: moto state read without patching it (dynamic references resolve in the stack's own account and region).
+READS: Reads = fields(parsing.ResourceMap, "_account_id", "_region_name")
 
 
 def install(engine: Engine) -> None:
