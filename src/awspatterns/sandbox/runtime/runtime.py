@@ -45,11 +45,14 @@ PROVIDED_LAYER_NAMES = ("layer:AWSLambdaPowertoolsPython",)
 class _Pool:
     """The environments of one function configuration."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, arn: str, limit: int) -> None:
+        self.arn = arn
         self.idle: list[ExecutionEnvironment] = []
         self.busy = 0
         self.limit = limit
         self.condition = threading.Condition()
+        #: Set when the function's code or configuration changed: environments coming back are stopped.
+        self.retired = False
 
 
 class LambdaRuntime:
@@ -61,6 +64,9 @@ class LambdaRuntime:
         self.max_environments = max_environments
         self.idle_timeout_s = idle_timeout_s
         self._pools: dict[str, _Pool] = {}
+        #: Every environment started and not yet stopped, idle or busy, in any pool, retired ones included.
+        self._live: set[ExecutionEnvironment] = set()
+        self._closed = False
         self._lock = threading.Lock()
         self._interpreters: dict[str, tuple[str, str | None]] = {}
         self.stats = {"invocations": 0, "cold_starts": 0, "errors": 0, "timeouts": 0}
@@ -76,7 +82,7 @@ class LambdaRuntime:
             try:
                 response = environment.invoke(event, request_id, spec.timeout_s)
             except TimeoutError:
-                environment.stop()  # discarded: the pool does not take back a dead environment
+                self._discard(environment)
                 self.stats["timeouts"] += 1
                 response = {
                     "error": {
@@ -89,7 +95,7 @@ class LambdaRuntime:
                     "duration_ms": spec.timeout_s * 1000,
                 }
             except EnvironmentDied as error:
-                environment.stop()  # discarded: the pool does not take back a dead environment
+                self._discard(environment)
                 response = {
                     "error": {
                         "errorType": "Runtime.ExitError",
@@ -135,24 +141,37 @@ class LambdaRuntime:
         finally:
             with pool.condition:
                 pool.busy -= 1
-                if environment is not None and environment.process is not None and environment.process.poll() is None:
+                returned = environment is not None and environment in self._live and not pool.retired
+                if returned and environment is not None:
                     pool.idle.append(environment)
                 pool.condition.notify()
+            if environment is not None and not returned:
+                self._discard(environment)
 
     def _pool(self, spec: FunctionSpec) -> _Pool:
         with self._lock:
-            if spec.key not in self._pools:
-                self._retire_other_versions(spec)
-                self._pools[spec.key] = _Pool(self.max_environments)
-            return self._pools[spec.key]
+            pool = self._pools.get(spec.key)
+            if pool is None:
+                retired = self._retire_other_versions(spec)
+                pool = self._pools[spec.key] = _Pool(spec.arn, self.max_environments)
+            else:
+                retired = []
+        for environment in retired:
+            self._discard(environment)
+        return pool
 
-    def _retire_other_versions(self, spec: FunctionSpec) -> None:
-        """After a code or configuration change, the old environments of the function are shut down."""
+    def _retire_other_versions(self, spec: FunctionSpec) -> list[ExecutionEnvironment]:
+        """After a code or configuration change, the function's old environments are stopped: the idle ones
+        returned here, busy ones when their invocation ends. Called holding the runtime's lock."""
+        idle: list[ExecutionEnvironment] = []
         for key, pool in list(self._pools.items()):
-            if key != spec.key and pool.idle and pool.idle[0].spec.arn == spec.arn:
-                for environment in pool.idle:
-                    environment.stop()
+            if key != spec.key and pool.arn == spec.arn:
+                with pool.condition:
+                    pool.retired = True
+                    idle += pool.idle
+                    pool.idle = []
                 del self._pools[key]
+        return idle
 
     def _start_environment(self, spec: FunctionSpec, code: bytes) -> ExecutionEnvironment:
         code_dir = self._unpack(spec, code)
@@ -166,7 +185,20 @@ class LambdaRuntime:
             log_path=logs_dir / f"{time.strftime('%Y-%m-%d')}-{uuid.uuid4().hex}.log",
         )
         environment.start()
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._live.add(environment)
+        if closed:
+            environment.stop()
+            raise RuntimeError("the Lambda runtime is shut down")
         return environment
+
+    def _discard(self, environment: ExecutionEnvironment) -> None:
+        """Stop an environment the caller owns and forget it."""
+        with self._lock:
+            self._live.discard(environment)
+        environment.stop()
 
     def _unpack(self, spec: FunctionSpec, code: bytes) -> Path:
         target = self.work_dir / "code" / spec.code_sha256
@@ -189,32 +221,41 @@ class LambdaRuntime:
 
     def reap_idle(self) -> int:
         """Stop environments idle longer than the idle timeout; return how many were stopped."""
-        stopped = 0
         now = time.monotonic()
         with self._lock:
             pools = list(self._pools.values())
+        expired: list[ExecutionEnvironment] = []
         for pool in pools:
             with pool.condition:
-                keep = [e for e in pool.idle if now - e.last_used < self.idle_timeout_s]
-                for environment in pool.idle:
-                    if environment not in keep:
-                        environment.stop()
-                        stopped += 1
-                pool.idle = keep
-        return stopped
+                expired += [e for e in pool.idle if now - e.last_used >= self.idle_timeout_s]
+                pool.idle = [e for e in pool.idle if now - e.last_used < self.idle_timeout_s]
+        for environment in expired:
+            self._discard(environment)
+        return len(expired)
 
     def environments(self) -> int:
         """How many environments are alive (idle or busy)."""
         with self._lock:
-            return sum(len(p.idle) + p.busy for p in self._pools.values())
+            return len(self._live)
 
     def shutdown(self) -> None:
-        """Stop every environment."""
+        """Stop every environment, busy ones included (their invocations end with the runtime's exit), and start
+        no more."""
         with self._lock:
-            for pool in self._pools.values():
-                for environment in pool.idle:
-                    environment.stop()
-            self._pools.clear()
+            self._closed = True
+            pools, self._pools = list(self._pools.values()), {}
+            live, self._live = set(self._live), set()
+        idle: list[ExecutionEnvironment] = []
+        for pool in pools:
+            with pool.condition:
+                pool.retired = True
+                idle += pool.idle
+                pool.idle = []
+        for environment in live:
+            if environment in idle:
+                environment.stop()
+            else:  # busy: its invoking thread owns its pipes and stops it when it sees the exit
+                environment.kill()
 
 
 def _find_interpreter(runtime: str) -> tuple[str, str | None]:
