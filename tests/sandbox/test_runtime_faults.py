@@ -82,11 +82,23 @@ def survives(pid: int) -> bool:
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[LambdaRuntime]:
-    runtime = LambdaRuntime("http://localhost:1", tmp_path / "work", max_environments=3)
-    yield runtime
-    runtime.shutdown()
+def make_runtime(tmp_path: Path) -> Iterator[Callable[..., LambdaRuntime]]:
+    """``make_runtime(**settings)``: runtimes shut down after the test, which must leave no process behind."""
+    runtimes: list[LambdaRuntime] = []
+
+    def make(**settings: Any) -> LambdaRuntime:
+        runtimes.append(LambdaRuntime("http://localhost:1", tmp_path / "work", max_environments=3, **settings))
+        return runtimes[-1]
+
+    yield make
+    for runtime in runtimes:
+        runtime.shutdown()
     assert left_under(tmp_path) == set(), "the runtime left processes behind"
+
+
+@pytest.fixture
+def runtime(make_runtime: Callable[..., LambdaRuntime]) -> LambdaRuntime:
+    return make_runtime()
 
 
 def spec(code: bytes, timeout_s: float = 20.0, memory_mb: int = 128, name: str = "faults") -> FunctionSpec:
@@ -168,3 +180,138 @@ def test_shutdown_ends_busy_environments_too(runtime, tmp_path):
     assert results[0]["errorType"] == "Runtime.ExitError"
     assert results[0]["errorMessage"].endswith("Runtime exited with error: signal: killed")
     assert left_under(tmp_path) == set()
+
+
+# ---------------------------------------------------------------- item 9: the init phase has its own limit
+SLOW_INIT = """
+import os, time
+from pathlib import Path
+with Path(os.environ["INITS"]).open("a") as inits:
+    inits.write("init\\n")
+time.sleep(float(os.environ["INIT_SECONDS"]))
+
+def handler(event, context):
+    return {"remaining": context.get_remaining_time_in_millis()}
+"""
+
+
+def slow_init(runtime: LambdaRuntime, tmp_path: Path, init_s: float, timeout_s: float) -> InvocationResult:
+    code = zip_code(SLOW_INIT)
+    environment = (("INITS", str(tmp_path / "inits")), ("INIT_SECONDS", str(init_s)))
+    function = FunctionSpec(**{**spec(code, timeout_s=timeout_s).__dict__, "environment": environment})
+    return runtime.invoke(function, code, "{}")
+
+
+def test_a_slow_init_does_not_spend_the_invocations_timeout(runtime, tmp_path):
+    result = slow_init(runtime, tmp_path, init_s=1.5, timeout_s=1)
+    assert not result.errored, result.payload  # Lambda gives the init its own 10 s
+    assert result.cold_start and result.init_ms >= 1500
+    assert 0 < json.loads(result.payload)["remaining"] <= 1000
+    assert "\tInit Duration: " in result.logs and "INIT_REPORT" not in result.logs
+
+
+def test_an_init_beyond_its_limit_is_retried_within_the_first_invocation(make_runtime, tmp_path):
+    runtime = make_runtime(init_timeout_s=0.5)
+    result = slow_init(runtime, tmp_path, init_s=1, timeout_s=5)
+    assert not result.errored, result.payload
+    assert (tmp_path / "inits").read_text() == "init\n" * 2  # the first init was abandoned at its limit
+    init_report, start = result.logs.index("INIT_REPORT Init Duration: "), result.logs.index("START RequestId")
+    assert init_report < start and "\tPhase: init\tStatus: timeout\n" in result.logs
+    assert "\tInit Duration: " not in result.logs  # the retried init counts in the invocation's duration
+    assert result.duration_ms >= 1000
+    assert runtime.environments() == 1
+
+
+def test_an_init_retry_that_outlives_the_functions_timeout_is_a_timeout(make_runtime, tmp_path):
+    runtime = make_runtime(init_timeout_s=0.5)
+    result = slow_init(runtime, tmp_path, init_s=3, timeout_s=1)
+    payload = json.loads(result.payload)
+    assert payload["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in payload["errorMessage"]
+    assert "\tPhase: invoke\tStatus: timeout\n" in result.logs and "\tStatus: timeout\n" in result.logs
+    assert runtime.environments() == 0
+    assert left_under(tmp_path) == set()
+
+
+@pytest.mark.parametrize(
+    "source, error_type, message",
+    [
+        ("import no_such_module", "Runtime.ImportModuleError", "Unable to import module 'index': No module named"),
+        ("raise ValueError('bad config')", "ValueError", "bad config"),
+        ("def handler(event, context)\n    return 1", "Runtime.UserCodeSyntaxError", "Syntax error in module 'index'"),
+    ],
+    ids=["import", "raises", "syntax"],
+)
+def test_an_init_error_is_reported_as_lambda_does_and_the_next_invocation_initialises_again(
+    runtime, tmp_path, source, error_type, message
+):
+    code = zip_code(source + "\n")
+    first, payload = call(runtime, {}, code)
+    assert payload["errorType"] == error_type and payload["errorMessage"].startswith(message)
+    assert payload["requestId"] == first.request_id
+    assert f"[ERROR] {error_type}: {message}" in first.logs
+    assert f"\tPhase: init\tStatus: error\tError Type: {error_type}\n" in first.logs
+    assert f"\tStatus: error\tError Type: {error_type}\n" in first.logs.splitlines(keepends=True)[-1]
+    second, _ = call(runtime, {}, code)
+    assert second.cold_start  # the runtime exited after its init error: Lambda starts a new one
+    assert left_under(tmp_path) == set()
+
+
+def test_an_exit_during_init_is_a_runtime_exit(runtime, tmp_path):
+    result, payload = call(runtime, {}, zip_code("import os\nos._exit(4)\n"))
+    assert payload == {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": f"RequestId: {result.request_id} Error: Runtime exited with error: exit status 4",
+        "requestId": result.request_id,
+    }
+    assert "\tPhase: init\tStatus: error\tError Type: Runtime.ExitError\n" in result.logs
+    assert left_under(tmp_path) == set()
+
+
+# ---------------------------------------------------------------- item 11: END and REPORT close every invocation
+def platform_lines(result: InvocationResult) -> list[str]:
+    return [line for line in result.logs.splitlines() if line.split(" ")[0] in ("START", "END", "REPORT")]
+
+
+def report_fields(result: InvocationResult) -> dict[str, str]:
+    report = result.logs.splitlines()[-1]
+    assert report.startswith(f"REPORT RequestId: {result.request_id}\t")
+    return dict(field.split(": ", 1) for field in report.split("\t")[1:])
+
+
+def test_a_timeout_is_logged_with_end_and_report(runtime, tmp_path):
+    result, _payload = call(runtime, {"action": "sleep", "seconds": 10}, timeout_s=1)
+    lines = result.logs.splitlines()
+    assert lines[-3].endswith(f" {result.request_id} Task timed out after 1.00 seconds")
+    assert lines[-2] == f"END RequestId: {result.request_id}"
+    fields = report_fields(result)
+    assert fields["Duration"] == "1000.00 ms" and fields["Billed Duration"].endswith(" ms")
+    assert fields["Memory Size"] == "128 MB" and fields["Status"] == "timeout"
+    assert int(fields["Max Memory Used"].split()[0]) > 0
+    assert left_under(tmp_path) == set()
+
+
+def test_a_runtime_exit_is_logged_with_end_and_report(runtime, tmp_path):
+    pidfile = tmp_path / "child.pid"
+    result, _payload = call(runtime, {"action": "fork_and_crash", "pidfile": str(pidfile)})
+    lines = result.logs.splitlines()
+    assert lines[-4:-1] == [
+        f"RequestId: {result.request_id} Error: Runtime exited with error: exit status 7",
+        "Runtime.ExitError",
+        f"END RequestId: {result.request_id}",
+    ]
+    fields = report_fields(result)
+    assert fields["Status"] == "error" and fields["Error Type"] == "Runtime.ExitError"
+    assert "Init Duration" in fields  # a cold start
+
+
+def test_a_flood_of_output_is_truncated_but_end_and_report_survive(runtime):
+    flood = zip_code("import sys\ndef handler(event, context):\n    sys.stdout.write('x' * 5 * 1024 * 1024)\n")
+    result, _payload = call(runtime, {}, flood)
+    assert not result.errored and len(result.logs) < 1.1 * 1024 * 1024
+    lines = result.logs.splitlines()
+    assert lines[-3].startswith("[sandbox] log output truncated at 1048576 of 5242880 bytes")
+    assert platform_lines(result)[-2:] == [f"END RequestId: {result.request_id}", lines[-1]]
+    assert "Status" not in report_fields(result)
+    second, _ = call(runtime, {}, flood)
+    assert not second.cold_start and second.logs.startswith("START")  # the flood did not spill into it

@@ -109,6 +109,8 @@ class ExecutionEnvironment:
     _requests: Any = None
     _responses: int | None = None
     _exits: int | None = None
+    _log: int | None = None
+    _log_offset: int = 0
     _reaping: threading.Lock = field(default_factory=threading.Lock)
     _stopped: bool = False
 
@@ -170,20 +172,29 @@ class ExecutionEnvironment:
         self._requests = os.fdopen(request_write, "wb")
         self._responses = response_read
         self._exits = _exit_notifier(self.process.pid)
+        self._log = os.open(self.log_path, os.O_RDONLY)
 
-    def invoke(self, event: str, request_id: str, timeout_s: float) -> dict[str, Any]:
-        """Send one invocation and wait for its response.
+    def wait_init(self, deadline: float) -> dict[str, Any]:
+        """Wait for the worker's init report (``init_ms``; ``error`` if the handler could not be loaded).
 
         Raises:
-            TimeoutError: no response within ``timeout_s`` (the caller must discard the environment).
+            TimeoutError: the init did not finish by ``deadline`` (monotonic clock).
+            EnvironmentDied: the worker exited during its init.
+        """
+        return json.loads(self._read_line(deadline))  # type: ignore[no-any-return]
+
+    def invoke(self, event: str, request_id: str, deadline: float) -> dict[str, Any]:
+        """Send one invocation and wait for its response until ``deadline`` (monotonic clock).
+
+        Raises:
+            TimeoutError: no response by the deadline (the caller must discard the environment).
             EnvironmentDied: the worker exited.
         """
         request = {
             "request_id": request_id,
             "event": event,
             "function_arn": self.spec.arn,
-            "timeout_ms": int(timeout_s * 1000),
-            "cold": self.invocations == 0,
+            "timeout_ms": max(0, int((deadline - time.monotonic()) * 1000)),
         }
         self.invocations += 1
         try:
@@ -191,9 +202,18 @@ class ExecutionEnvironment:
             self._requests.flush()
         except BrokenPipeError as error:
             raise self._died() from error
-        line = self._read_line(time.monotonic() + timeout_s)
+        line = self._read_line(deadline)
         self.last_used = time.monotonic()
         return json.loads(line)  # type: ignore[no-any-return]
+
+    def take_output(self, limit: int) -> tuple[str, int]:
+        """What the function wrote to its log since the last call, at most ``limit`` bytes of it, and how many
+        bytes it wrote in all."""
+        assert self._log is not None
+        end = os.fstat(self._log).st_size
+        start, self._log_offset = self._log_offset, end
+        data = os.pread(self._log, min(end - start, limit), start) if end > start else b""
+        return data.decode("utf-8", errors="replace"), end - start
 
     def _read_line(self, deadline: float) -> bytes:
         assert self._responses is not None
@@ -276,10 +296,10 @@ class ExecutionEnvironment:
             with suppress(OSError):
                 self._requests.close()
             self._requests = None
-        for fd in (self._responses, self._exits):
+        for fd in (self._responses, self._exits, self._log):
             if fd is not None:
                 os.close(fd)
-        self._responses = self._exits = None
+        self._responses = self._exits = self._log = None
 
 
 def _exit_notifier(pid: int) -> int | None:

@@ -2,14 +2,15 @@
 
 Each environment is a separate Python process (``worker.py``) with the function's environment variables, running
 from the function's unpacked code. The first invocation of an environment is a cold start (the handler module is
-imported); later ones reuse it. Concurrent invocations get more environments, up to a cap per function. A
-timed-out, crashed or exited environment is discarded, as Lambda does.
+imported, within the init phase's own limit: see ``invocation.py``); later ones reuse it. Concurrent invocations
+get more environments, up to a cap per function. A timed-out, crashed or exited environment is discarded, as Lambda
+does, and so is one whose function changed while it was busy. Every environment the runtime started is tracked
+until it is stopped, so ``shutdown`` ends them all.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
 import shutil
 import subprocess
@@ -21,14 +22,9 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from awspatterns.sandbox.runtime.environment import (
-    EnvironmentDied,
-    ExecutionEnvironment,
-    FunctionSpec,
-    InvocationResult,
-)
+from awspatterns.sandbox.runtime.environment import ExecutionEnvironment, FunctionSpec, InvocationResult
+from awspatterns.sandbox.runtime.invocation import INIT_TIMEOUT_S, Invocation, Lease
 
 __all__ = ["LOG_TAIL_BYTES", "FunctionSpec", "InvocationResult", "LambdaRuntime"]
 
@@ -36,10 +32,6 @@ log = logging.getLogger("awspatterns.sandbox.runtime.runtime")
 
 #: Lambda keeps at most 4 KiB of log tail for ``LogType=Tail``; a CloudWatch event holds at most 256 KiB.
 LOG_TAIL_BYTES = 4 * 1024
-MAX_LOG_BYTES_PER_INVOCATION = 1024 * 1024
-#: Public layers the sandbox provides from its own installed packages (they cannot be downloaded here).
-PROVIDED_LAYER_PREFIXES = ("arn:aws:lambda:", "arn:aws-cn:lambda:")
-PROVIDED_LAYER_NAMES = ("layer:AWSLambdaPowertoolsPython",)
 
 
 class _Pool:
@@ -58,7 +50,14 @@ class _Pool:
 class LambdaRuntime:
     """Runs Lambda functions for the sandbox in reusable worker processes."""
 
-    def __init__(self, endpoint_url: str, work_dir: Path, max_environments: int = 8, idle_timeout_s: float = 600):
+    def __init__(
+        self,
+        endpoint_url: str,
+        work_dir: Path,
+        max_environments: int = 8,
+        idle_timeout_s: float = 600,
+        init_timeout_s: float = INIT_TIMEOUT_S,
+    ):
         self.endpoint_url = endpoint_url
         self.work_dir = work_dir
         self.max_environments = max_environments
@@ -69,79 +68,45 @@ class LambdaRuntime:
         self._closed = False
         self._lock = threading.Lock()
         self._interpreters: dict[str, tuple[str, str | None]] = {}
+        self.init_timeout_s = init_timeout_s
         self.stats = {"invocations": 0, "cold_starts": 0, "errors": 0, "timeouts": 0}
 
     # -------------------------------------------------------------- invocation
     def invoke(self, spec: FunctionSpec, code: bytes, event: str) -> InvocationResult:
         """Invoke ``spec`` synchronously with a JSON ``event`` and return what happened."""
-        request_id = str(uuid.uuid4())
         started = time.monotonic()
+        invocation = Invocation(spec, event, self.init_timeout_s)
         pool = self._pool(spec)
-        with self._environment(spec, code, pool) as (environment, cold):
-            offset = environment.log_path.stat().st_size if environment.log_path.exists() else 0
-            try:
-                response = environment.invoke(event, request_id, spec.timeout_s)
-            except TimeoutError:
-                self._discard(environment)
-                self.stats["timeouts"] += 1
-                response = {
-                    "error": {
-                        "errorType": "Sandbox.Timedout",
-                        "errorMessage": (
-                            f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} "
-                            f"Task timed out after {spec.timeout_s:.2f} seconds"
-                        ),
-                    },
-                    "duration_ms": spec.timeout_s * 1000,
-                }
-            except EnvironmentDied as error:
-                self._discard(environment)
-                response = {
-                    "error": {
-                        "errorType": "Runtime.ExitError",
-                        "errorMessage": f"RequestId: {request_id} Error: {error}",
-                    },
-                    "duration_ms": (time.monotonic() - started) * 1000,
-                }
-            logs = _read_log(environment.log_path, offset)
-        if note := self._interpreter(spec.runtime)[1]:
-            logs = f"[sandbox] {note}\n{logs}" if cold else logs
+        with self._lease(pool) as lease:
+            if lease.environment is not None or invocation.cold_start(
+                lease, lambda: self._start_environment(spec, code), self._discard
+            ):
+                assert lease.environment is not None
+                invocation.call(lease.environment)
+            lease.keep = not invocation.environment_failed
         self.stats["invocations"] += 1
-        self.stats["cold_starts"] += int(cold)
-        self.stats["errors"] += int("error" in response)
-        duration_ms = float(response.get("duration_ms", 0.0))
-        init_ms = float(response.get("init_ms", 0.0)) if cold else 0.0
-        total_ms = (time.monotonic() - started) * 1000
-        failure: dict[str, Any] | None = response.get("error")
-        if failure is not None:
-            failure["requestId"] = failure.get("requestId") or request_id
-        payload = json.dumps(failure).encode() if failure is not None else response["payload"].encode()
-        return InvocationResult(
-            request_id=request_id,
-            payload=payload,
-            error=failure,
-            logs=logs,
-            cold_start=cold,
-            duration_ms=duration_ms,
-            init_ms=init_ms,
-            overhead_ms=max(0.0, total_ms - duration_ms - init_ms),
-        )
+        self.stats["cold_starts"] += int(invocation.cold)
+        self.stats["errors"] += int(invocation.error is not None)
+        self.stats["timeouts"] += int(invocation.status == "timeout")
+        return invocation.result(started, self._interpreter(spec.runtime)[1])
 
     @contextmanager
-    def _environment(self, spec: FunctionSpec, code: bytes, pool: _Pool) -> Iterator[tuple[ExecutionEnvironment, bool]]:
+    def _lease(self, pool: _Pool) -> Iterator[Lease]:
+        """Hold an environment slot of ``pool`` (with an idle environment in it, if there is one)."""
         with pool.condition:
             pool.condition.wait_for(lambda: pool.idle or pool.busy < pool.limit)
-            environment = pool.idle.pop() if pool.idle else None
+            lease = Lease(pool.idle.pop() if pool.idle else None)
             pool.busy += 1
-        cold = environment is None
         try:
-            if environment is None:
-                environment = self._start_environment(spec, code)
-            yield environment, cold
+            yield lease
+        except BaseException:
+            lease.keep = False
+            raise
         finally:
+            environment = lease.environment
             with pool.condition:
                 pool.busy -= 1
-                returned = environment is not None and environment in self._live and not pool.retired
+                returned = lease.keep and environment in self._live and not pool.retired
                 if returned and environment is not None:
                     pool.idle.append(environment)
                 pool.condition.notify()
@@ -273,13 +238,3 @@ def _find_interpreter(runtime: str) -> tuple[str, str | None]:
     else:
         reason = f"no {runtime} interpreter on PATH"
     return sys.executable, f"runtime {runtime} requested; {reason}, running on Python {sys.version.split()[0]}"
-
-
-def _read_log(path: Path, offset: int) -> str:
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        data = handle.read(MAX_LOG_BYTES_PER_INVOCATION + 1)
-    text = data[:MAX_LOG_BYTES_PER_INVOCATION].decode("utf-8", errors="replace")
-    if len(data) > MAX_LOG_BYTES_PER_INVOCATION:
-        text += f"\n[sandbox] log output truncated at {MAX_LOG_BYTES_PER_INVOCATION} bytes for this invocation\n"
-    return text
