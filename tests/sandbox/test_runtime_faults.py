@@ -315,3 +315,68 @@ def test_a_flood_of_output_is_truncated_but_end_and_report_survive(runtime):
     assert "Status" not in report_fields(result)
     second, _ = call(runtime, {}, flood)
     assert not second.cold_start and second.logs.startswith("START")  # the flood did not spill into it
+
+
+# ---------------------------------------------------------------- item 12: MemorySize is enforced
+MEMORY = """
+import threading, time
+
+def handler(event, context):
+    held = []
+    if event.get("action") == "allocate":
+        held.append(b"x" * (event["mb"] << 20))
+    if event.get("action") == "grow":  # slowly, then wait: only a check while it runs can stop it
+        for _ in range(event["mb"]):
+            held.append(b"x" * (1 << 20))
+            time.sleep(0.002)
+        time.sleep(60)
+    if event.get("action") == "threads":  # virtual memory, hardly any resident: not counted, as in Lambda
+        done = threading.Event()
+        threads = [threading.Thread(target=done.wait) for _ in range(event["count"])]
+        for thread in threads:
+            thread.start()
+        done.set()
+        for thread in threads:
+            thread.join()
+    return {"held_mb": sum(len(chunk) for chunk in held) >> 20}
+"""
+
+
+def assert_out_of_memory(result: InvocationResult, payload: dict[str, Any]) -> None:
+    assert payload == {
+        "errorType": "Runtime.OutOfMemory",
+        "errorMessage": f"RequestId: {result.request_id} Error: Runtime exited with error: signal: killed",
+        "requestId": result.request_id,
+    }
+    fields = report_fields(result)
+    assert fields["Memory Size"] == "128 MB" and fields["Max Memory Used"] == "128 MB"
+    assert fields["Status"] == "error" and fields["Error Type"] == "Runtime.OutOfMemory"
+
+
+def test_a_handler_over_its_memory_size_is_killed(runtime, tmp_path):
+    result, payload = call(runtime, {"action": "allocate", "mb": 300}, zip_code(MEMORY), memory_mb=128)
+    assert_out_of_memory(result, payload)
+    assert runtime.environments() == 0 and left_under(tmp_path) == set()
+    again, payload = call(runtime, {"action": "allocate", "mb": 10}, zip_code(MEMORY), memory_mb=128)
+    assert again.cold_start and payload == {"held_mb": 10}
+
+
+def test_memory_is_checked_while_the_handler_runs(runtime, tmp_path):
+    result, payload = call(runtime, {"action": "grow", "mb": 300}, zip_code(MEMORY), memory_mb=128, timeout_s=10)
+    assert_out_of_memory(result, payload)  # not Sandbox.Timedout: killed when it crossed the limit
+    assert left_under(tmp_path) == set()
+
+
+def test_an_init_over_its_memory_size_is_killed(runtime, tmp_path):
+    result, payload = call(runtime, {}, zip_code("HELD = b'x' * (300 << 20)\n" + MEMORY), memory_mb=128)
+    assert_out_of_memory(result, payload)
+    assert "\tPhase: init\tStatus: error\tError Type: Runtime.OutOfMemory\n" in result.logs
+    assert left_under(tmp_path) == set()
+
+
+def test_memory_within_the_limit_is_reported_and_threads_virtual_memory_does_not_count(runtime):
+    result, payload = call(runtime, {"action": "allocate", "mb": 60}, zip_code(MEMORY), memory_mb=256)
+    assert payload == {"held_mb": 60}
+    assert 60 < int(report_fields(result)["Max Memory Used"].split()[0]) < 256
+    result, payload = call(runtime, {"action": "threads", "count": 64}, zip_code(MEMORY), memory_mb=128)
+    assert not result.errored, payload  # 64 threads reserve over 512 MB of address space

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import time
 import uuid
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from awspatterns.sandbox.runtime.environment import (
     ExecutionEnvironment,
     FunctionSpec,
     InvocationResult,
+    exit_description,
 )
 
 __all__ = ["INIT_TIMEOUT_S", "MAX_OUTPUT_BYTES", "Invocation", "Lease"]
@@ -92,15 +94,14 @@ class Invocation:
         started = self._invoke_started or time.monotonic()
         try:
             response = environment.invoke(self.event, self.request_id, started + self.spec.timeout_s)
-        except TimeoutError:
+        except (TimeoutError, EnvironmentDied) as failure:
             self._after_start += self._output(environment)
-            self._time_out()
-            return
-        except EnvironmentDied as died:
-            self._after_start += self._output(environment)
-            self._exit(str(died), started)
+            self._failed(environment, failure, started)
             return
         self._after_start += self._output(environment)
+        if response["max_memory_kb"] > environment.memory_limit_kb:  # it answered before the check caught it
+            self._out_of_memory(started)
+            return
         self.max_memory_kb = response["max_memory_kb"]
         retried_init = self._invoke_started is not None
         self.duration_ms = (time.monotonic() - started) * 1000 if retried_init else response["duration_ms"]
@@ -115,18 +116,20 @@ class Invocation:
         started = time.monotonic()
         try:
             init = environment.wait_init(deadline)
-        except TimeoutError:
+        except (TimeoutError, EnvironmentDied) as failure:
             lines += self._output(environment)
-            lines.append(reports.init_report((time.monotonic() - started) * 1000, phase, "timeout"))
-            if phase == "invoke":
-                self._time_out()
-            return "timeout"
-        except EnvironmentDied as died:
-            lines += self._output(environment)
-            lines.append(reports.init_report((time.monotonic() - started) * 1000, phase, "error", "Runtime.ExitError"))
-            self._exit(str(died), self._invoke_started or time.monotonic())
+            timed_out = isinstance(failure, TimeoutError) and not environment.out_of_memory
+            if timed_out and phase == "init":
+                lines.append(reports.init_report((time.monotonic() - started) * 1000, phase, "timeout"))
+                return "timeout"
+            self._failed(environment, failure, self._invoke_started or time.monotonic())
+            lines.append(reports.init_report((time.monotonic() - started) * 1000, phase, *self._init_status()))
             return "failed"
         lines += self._output(environment)
+        if init["max_memory_kb"] > environment.memory_limit_kb:
+            self._out_of_memory(self._invoke_started or time.monotonic())
+            lines.append(reports.init_report(init["init_ms"], phase, *self._init_status()))
+            return "failed"
         self.max_memory_kb = init["max_memory_kb"]
         if "error" in init:
             lines.append(reports.init_report(init["init_ms"], phase, "error", init["error"]["errorType"]))
@@ -138,12 +141,30 @@ class Invocation:
         return "ready"
 
     # ------------------------------------------------------------------ outcomes
+    def _failed(self, environment: ExecutionEnvironment, failure: Exception, started: float) -> None:
+        """The environment timed out, exited, or was killed for its memory."""
+        if environment.out_of_memory:
+            self._out_of_memory(started)
+        elif isinstance(failure, TimeoutError):
+            self._time_out()
+            self.max_memory_kb = environment.peak_memory_kb()
+        else:
+            self._exit(str(failure), started)
+            self.max_memory_kb = environment.peak_memory_kb()
+
+    def _init_status(self) -> tuple[str, str | None]:
+        return ("timeout", None) if self.status == "timeout" else ("error", self.error_type)
+
     def _time_out(self) -> None:
         message = reports.timeout_message(self.request_id, self.spec.timeout_s)
         self.error = {"errorType": "Sandbox.Timedout", "errorMessage": message}
         self._closing.append(message + "\n")
         self.status, self.environment_failed = "timeout", True
         self.duration_ms = self.spec.timeout_s * 1000
+
+    def _out_of_memory(self, started: float) -> None:
+        self._exit(exit_description(-signal.SIGKILL), started, "Runtime.OutOfMemory")
+        self.max_memory_kb = self.spec.memory_mb * 1024
 
     def _exit(self, description: str, started: float, error_type: str = "Runtime.ExitError") -> None:
         self.error = {"errorType": error_type, "errorMessage": f"RequestId: {self.request_id} Error: {description}"}
