@@ -4,15 +4,20 @@ left: every process whose working directory is inside the runtime's work directo
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from lambda_code import zip_code
+from botocore.exceptions import ClientError
+from lambda_code import create_function, zip_code
 
 from awspatterns.sandbox.runtime.runtime import FunctionSpec, InvocationResult, LambdaRuntime
 
@@ -74,7 +79,8 @@ def settled(probe: Callable[[], T], expected: T, within_s: float = 5.0) -> T:
 
 def left_under(root: Path) -> set[int]:
     """The processes left inside ``root`` once killed ones have had a moment to die."""
-    return settled(lambda: processes_under(root), set())
+    none: set[int] = set()
+    return settled(lambda: processes_under(root), none)
 
 
 def survives(pid: int) -> bool:
@@ -380,3 +386,136 @@ def test_memory_within_the_limit_is_reported_and_threads_virtual_memory_does_not
     assert 60 < int(report_fields(result)["Max Memory Used"].split()[0]) < 256
     result, payload = call(runtime, {"action": "threads", "count": 64}, zip_code(MEMORY), memory_mb=128)
     assert not result.errored, payload  # 64 threads reserve over 512 MB of address space
+
+
+# ---------------------------------------------------------------- through the sandbox's Lambda API
+def workers_of(session: Any, function: str) -> set[int]:
+    """Live processes of a sandbox function's environments (workers and their children), by their environment."""
+    wanted = {f"AWS_LAMBDA_FUNCTION_NAME={function}".encode(), f"_AWSPATTERNS_ACCOUNT_ID={session.account_id}".encode()}
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and alive(int(entry.name)):
+            try:
+                variables = set((entry / "environ").read_bytes().split(b"\0"))
+            except OSError:
+                continue
+            if wanted <= variables:
+                found.add(int(entry.name))
+    return found
+
+
+def client_error(call: Callable[[], Any]) -> tuple[str, int, str]:
+    """The code, HTTP status and message of the ClientError ``call`` raises."""
+    with pytest.raises(ClientError) as raised:
+        call()
+    response = raised.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
+
+
+ECHO = "def handler(event, context):\n    return {'size': len(str(event))}\n"
+
+
+# item 13: inputs Lambda refuses
+def test_invoke_refuses_a_payload_that_is_not_json(account):
+    create_function(account, "echo", ECHO)
+    lam = account.client("lambda")
+    for payload in (b"hello", b"\xff\xfe{}"):  # the second is not even UTF-8
+        code, status, message = client_error(partial(lam.invoke, FunctionName="echo", Payload=payload))
+        assert (code, status) == ("InvalidRequestContentException", 400), payload
+        assert message.startswith("Could not parse request body into json")
+    assert workers_of(account, "echo") == set()  # refused before any environment started
+
+
+def test_invoke_refuses_payloads_over_lambdas_limits(account):
+    create_function(account, "echo", ECHO)
+    lam = account.client("lambda")
+    seven_mb = json.dumps({"data": "x" * (7 << 20)}).encode()
+    code, status, message = client_error(lambda: lam.invoke(FunctionName="echo", Payload=seven_mb))
+    assert (code, status) == ("RequestEntityTooLargeException", 413) and "6291456 bytes" in message
+    over_1_mb = json.dumps({"data": "x" * (1 << 20)}).encode()
+    code, status, message = client_error(
+        lambda: lam.invoke(FunctionName="echo", InvocationType="Event", Payload=over_1_mb)
+    )
+    assert (code, status) == ("RequestEntityTooLargeException", 413) and "1048576 bytes" in message
+    assert workers_of(account, "echo") == set()
+    under_1_mb = json.dumps({"data": "x" * (300 << 10)}).encode()  # over the old 256 KB limit
+    assert lam.invoke(FunctionName="echo", InvocationType="Event", Payload=under_1_mb)["StatusCode"] == 202
+
+
+def test_a_runtime_the_sandbox_cannot_run_is_refused_naming_it(account):
+    create_function(account, "node", "exports.handler = async () => 1;\n", runtime="nodejs20.x")  # AWS accepts it
+    lam = account.client("lambda")
+    for invocation_type in ("RequestResponse", "Event"):
+        invoke = partial(lam.invoke, FunctionName="node", InvocationType=invocation_type, Payload=b"{}")
+        code, status, message = client_error(invoke)
+        assert (code, status) == ("InvalidRuntimeException", 400)
+        assert "nodejs20.x" in message and "node" in message
+    assert workers_of(account, "node") == set()
+
+
+def test_a_layer_the_sandbox_cannot_provide_is_refused_with_a_json_error(account):
+    role = account.client("iam").create_role(RoleName="layered-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    datadog = "arn:aws:lambda:us-east-1:464622532012:layer:Datadog-Python311:98"
+    template = {
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": "layered",
+                    "Runtime": "python3.11",
+                    "Handler": "index.handler",
+                    "Role": role,
+                    "Code": {"ZipFile": ECHO},
+                    "Layers": [datadog],
+                },
+            }
+        }
+    }
+    account.client("cloudformation").create_stack(StackName="layered", TemplateBody=json.dumps(template))
+    code, status, message = client_error(lambda: account.client("lambda").invoke(FunctionName="layered"))
+    assert (code, status) == ("InvalidParameterValueException", 400) and datadog in message
+    assert workers_of(account, "layered") == set()
+
+
+def test_layers_published_in_the_sandbox_are_on_the_import_path_as_in_opt(account):
+    layer = io.BytesIO()
+    with zipfile.ZipFile(layer, "w") as archive:
+        archive.writestr("python/shared.py", "SOURCE = 'python/'\n")
+        archive.writestr("python/lib/python3.11/site-packages/vendored.py", "SOURCE = 'site-packages'\n")
+    lam = account.client("lambda")
+    arn = lam.publish_layer_version(LayerName="shared", Content={"ZipFile": layer.getvalue()})["LayerVersionArn"]
+    handler = "import shared, vendored\ndef handler(event, context):\n    return [shared.SOURCE, vendored.SOURCE]\n"
+    create_function(account, "uses-layer", handler, Layers=[arn])
+    response = lam.invoke(FunctionName="uses-layer")
+    assert "FunctionError" not in response, response["Payload"].read()
+    assert json.loads(response["Payload"].read()) == ["python/", "site-packages"]
+
+
+# item 11, as CloudWatch Logs sees it
+SLOW_OR_CRASHING = """
+import os, time
+def handler(event, context):
+    if event.get("crash"):
+        os._exit(2)
+    time.sleep(5)
+"""
+
+
+def test_timeouts_and_runtime_exits_reach_cloudwatch_with_end_and_report(account):
+    create_function(account, "faulty", SLOW_OR_CRASHING, timeout=1)
+    lam, logs = account.client("lambda"), account.client("logs")
+    for event, closing in (({}, "Task timed out after 1.00 seconds"), ({"crash": True}, "exit status 2")):
+        response = lam.invoke(FunctionName="faulty", Payload=json.dumps(event).encode(), LogType="Tail")
+        assert response["FunctionError"] == "Unhandled"
+        request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+        tail = base64.b64decode(response["LogResult"]).decode()
+        assert closing in tail and "\nEND RequestId: " in tail and "\nREPORT RequestId: " in tail
+        payload = json.loads(response["Payload"].read())
+        run_id = payload["requestId"]
+        events = logs.filter_log_events(logGroupName="/aws/lambda/faulty")["events"]
+        messages = [e["message"] for e in events if run_id in e["message"] or closing in e["message"]]
+        assert any(closing in m for m in messages), (request_id, messages)
+        assert f"END RequestId: {run_id}" in messages
+        assert any(m.startswith(f"REPORT RequestId: {run_id}\t") and "\tStatus: " in m for m in messages)
+        none: set[int] = set()
+        assert settled(lambda: workers_of(account, "faulty"), none) == none  # the failed environment is gone

@@ -264,17 +264,23 @@ class ExecutionEnvironment:
                 resident_kb = int(statm.read().split()[1]) * _PAGE_KB
         except (OSError, ValueError, IndexError):
             return
+        self.note_memory(resident_kb)
         if resident_kb > self.memory_limit_kb:
             self.out_of_memory = True
             self.kill()
 
+    def note_memory(self, resident_kb: int) -> None:
+        """Remember a resident size the worker reached (it reports its peak with each answer)."""
+        self._peak_kb = max(self._peak_kb, resident_kb)
+
     def peak_memory_kb(self) -> int:
-        """The worker's peak resident memory so far (its high-water mark), or at its exit."""
+        """The worker's peak resident memory: its high-water mark while it lives, the highest seen once it exited
+        (not wait4's ru_maxrss, which Linux carries across exec from the server the worker was forked from)."""
         assert self.process is not None
         if self.process.returncode is None:
             try:
                 status = Path(f"/proc/{self.process.pid}/status").read_text()
-                return int(status.split("VmHWM:", 1)[1].split()[0])
+                self.note_memory(int(status.split("VmHWM:", 1)[1].split()[0]))
             except (OSError, ValueError, IndexError):
                 pass
         return self._peak_kb
@@ -313,13 +319,12 @@ class ExecutionEnvironment:
         with self._reaping:
             if self.process.returncode is None:
                 try:
-                    pid, status, usage = os.wait4(self.process.pid, 0 if block else os.WNOHANG)
+                    pid, status = os.waitpid(self.process.pid, 0 if block else os.WNOHANG)
                 except ChildProcessError:  # reaped elsewhere; the status is lost
-                    pid, status, usage = self.process.pid, 0, None
+                    pid, status = self.process.pid, 0
                 if pid == 0:
                     return False
                 self.process.returncode = os.waitstatus_to_exitcode(status)
-                self._peak_kb = max(self._peak_kb, usage.ru_maxrss if usage else 0)
             return True
 
     def kill(self) -> None:

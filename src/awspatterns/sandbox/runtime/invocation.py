@@ -99,6 +99,7 @@ class Invocation:
             self._failed(environment, failure, started)
             return
         self._after_start += self._output(environment)
+        environment.note_memory(response["max_memory_kb"])
         if response["max_memory_kb"] > environment.memory_limit_kb:  # it answered before the check caught it
             self._out_of_memory(started)
             return
@@ -126,6 +127,7 @@ class Invocation:
             lines.append(reports.init_report((time.monotonic() - started) * 1000, phase, *self._init_status()))
             return "failed"
         lines += self._output(environment)
+        environment.note_memory(init["max_memory_kb"])
         if init["max_memory_kb"] > environment.memory_limit_kb:
             self._out_of_memory(self._invoke_started or time.monotonic())
             lines.append(reports.init_report(init["init_ms"], phase, *self._init_status()))

@@ -10,7 +10,6 @@ until it is stopped, so ``shutdown`` ends them all.
 
 from __future__ import annotations
 
-import io
 import logging
 import shutil
 import subprocess
@@ -18,13 +17,13 @@ import sys
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from awspatterns.sandbox.runtime.environment import ExecutionEnvironment, FunctionSpec, InvocationResult
 from awspatterns.sandbox.runtime.invocation import INIT_TIMEOUT_S, Invocation, Lease
+from awspatterns.sandbox.runtime.packages import unpack
 
 __all__ = ["LOG_TAIL_BYTES", "FunctionSpec", "InvocationResult", "LambdaRuntime"]
 
@@ -139,7 +138,7 @@ class LambdaRuntime:
         return idle
 
     def _start_environment(self, spec: FunctionSpec, code: bytes) -> ExecutionEnvironment:
-        code_dir = self._unpack(spec, code)
+        code_dir = unpack(code, self.work_dir / "code", spec.code_sha256)
         logs_dir = self.work_dir / "logs" / spec.name
         logs_dir.mkdir(parents=True, exist_ok=True)
         environment = ExecutionEnvironment(
@@ -164,18 +163,6 @@ class LambdaRuntime:
         with self._lock:
             self._live.discard(environment)
         environment.stop()
-
-    def _unpack(self, spec: FunctionSpec, code: bytes) -> Path:
-        target = self.work_dir / "code" / spec.code_sha256
-        if not target.is_dir():
-            staging = target.with_name(target.name + f".{uuid.uuid4().hex}")
-            with zipfile.ZipFile(io.BytesIO(code)) as archive:
-                archive.extractall(staging)
-            try:
-                staging.rename(target)
-            except OSError:  # another thread unpacked it first
-                shutil.rmtree(staging, ignore_errors=True)
-        return target
 
     # -------------------------------------------------------------- interpreters
     def _interpreter(self, runtime: str) -> tuple[str, str | None]:
