@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 from lambda_code import create_function, zip_code
 
+from awspatterns.sandbox.runtime import environment
 from awspatterns.sandbox.runtime.runtime import FunctionSpec, InvocationResult, LambdaRuntime
 
 T = TypeVar("T")
@@ -370,6 +371,18 @@ def test_a_handler_over_its_memory_size_is_killed(runtime, tmp_path):
 def test_memory_is_checked_while_the_handler_runs(runtime, tmp_path):
     result, payload = call(runtime, {"action": "grow", "mb": 300}, zip_code(MEMORY), memory_mb=128, timeout_s=10)
     assert_out_of_memory(result, payload)  # not Sandbox.Timedout: killed when it crossed the limit
+    assert left_under(tmp_path) == set()
+
+
+@pytest.mark.parametrize("then", ["returns", "times out"])
+def test_a_spike_between_two_checks_still_fails_the_invocation(runtime, tmp_path, monkeypatch, then):
+    monkeypatch.setattr(environment, "POLL_S", 60.0)  # no check while it runs: only the peak can tell
+    source = MEMORY + "\ndef spike(event, context):\n    len(b'x' * (300 << 20))\n    return handler(event, context)\n"
+    spike = zip_code(source)
+    event = {"action": "grow", "mb": 0} if then == "times out" else {}
+    function = FunctionSpec(**{**spec(spike, timeout_s=1).__dict__, "handler": "index.spike"})
+    result = runtime.invoke(function, spike, json.dumps(event))
+    assert_out_of_memory(result, json.loads(result.payload))
     assert left_under(tmp_path) == set()
 
 

@@ -144,15 +144,17 @@ class Invocation:
 
     # ------------------------------------------------------------------ outcomes
     def _failed(self, environment: ExecutionEnvironment, failure: Exception, started: float) -> None:
-        """The environment timed out, exited, or was killed for its memory."""
-        if environment.out_of_memory:
+        """The environment timed out, exited, or was killed for its memory (or went over it between two checks:
+        Lambda would have killed it then)."""
+        peak_kb = environment.peak_memory_kb()
+        if environment.out_of_memory or peak_kb > environment.memory_limit_kb:
             self._out_of_memory(started)
         elif isinstance(failure, TimeoutError):
             self._time_out()
-            self.max_memory_kb = environment.peak_memory_kb()
+            self.max_memory_kb = peak_kb
         else:
             self._exit(str(failure), started)
-            self.max_memory_kb = environment.peak_memory_kb()
+            self.max_memory_kb = peak_kb
 
     def _init_status(self) -> tuple[str, str | None]:
         return ("timeout", None) if self.status == "timeout" else ("error", self.error_type)
