@@ -67,3 +67,10 @@ def test_the_library_has_no_import_circles():
 
     circles = sorted(name for name in graph if reaches(name, name, set()))
     assert not circles, f"modules in an import circle: {circles}"
+
+
+def test_every_module_has_a_reference_entry():
+    pages = "\n".join(page.read_text() for page in (REPO_ROOT / "docs" / "reference").glob("*.md"))
+    documented = {line.removeprefix("::: ").strip() for line in pages.splitlines() if line.startswith("::: ")}
+    missing = [name for name in MODULES if _defines_anything(name) and name not in documented]
+    assert not missing, f"modules without a `::: module` entry in docs/reference/: {missing}"

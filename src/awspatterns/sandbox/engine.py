@@ -78,7 +78,7 @@ class SandboxEngine:
     # ------------------------------------------------------------------ invocation
     def run(self, fn: object, event: str) -> InvocationResult:
         """Invoke a moto function synchronously and record its logs in CloudWatch Logs."""
-        spec = functions.function_spec(fn)
+        spec = functions.function_spec(fn, self.work_dir)
         result = self.runtime.invoke(spec, fn.code_bytes, event)  # type: ignore[attr-defined]
         write_invocation_logs(spec, result)
         return result

@@ -2,14 +2,14 @@
 
 Each environment is a separate Python process (``worker.py``) with the function's environment variables, running
 from the function's unpacked code. The first invocation of an environment is a cold start (the handler module is
-imported); later ones reuse it. Concurrent invocations get more environments, up to a cap per function. A
-timed-out, crashed or exited environment is discarded, as Lambda does.
+imported, within the init phase's own limit: see ``invocation.py``); later ones reuse it. Concurrent invocations
+get more environments, up to a cap per function. A timed-out, crashed or exited environment is discarded, as Lambda
+does, and so is one whose function changed while it was busy. Every environment the runtime started is tracked
+until it is stopped, so ``shutdown`` ends them all.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import shutil
 import subprocess
@@ -17,18 +17,13 @@ import sys
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from awspatterns.sandbox.runtime.environment import (
-    EnvironmentDied,
-    ExecutionEnvironment,
-    FunctionSpec,
-    InvocationResult,
-)
+from awspatterns.sandbox.runtime.environment import ExecutionEnvironment, FunctionSpec, InvocationResult
+from awspatterns.sandbox.runtime.invocation import INIT_TIMEOUT_S, Invocation, Lease
+from awspatterns.sandbox.runtime.packages import unpack
 
 __all__ = ["LOG_TAIL_BYTES", "FunctionSpec", "InvocationResult", "LambdaRuntime"]
 
@@ -36,126 +31,114 @@ log = logging.getLogger("awspatterns.sandbox.runtime.runtime")
 
 #: Lambda keeps at most 4 KiB of log tail for ``LogType=Tail``; a CloudWatch event holds at most 256 KiB.
 LOG_TAIL_BYTES = 4 * 1024
-MAX_LOG_BYTES_PER_INVOCATION = 1024 * 1024
-#: Public layers the sandbox provides from its own installed packages (they cannot be downloaded here).
-PROVIDED_LAYER_PREFIXES = ("arn:aws:lambda:", "arn:aws-cn:lambda:")
-PROVIDED_LAYER_NAMES = ("layer:AWSLambdaPowertoolsPython",)
 
 
 class _Pool:
     """The environments of one function configuration."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, arn: str, limit: int) -> None:
+        self.arn = arn
         self.idle: list[ExecutionEnvironment] = []
         self.busy = 0
         self.limit = limit
         self.condition = threading.Condition()
+        #: Set when the function's code or configuration changed: environments coming back are stopped.
+        self.retired = False
 
 
 class LambdaRuntime:
     """Runs Lambda functions for the sandbox in reusable worker processes."""
 
-    def __init__(self, endpoint_url: str, work_dir: Path, max_environments: int = 8, idle_timeout_s: float = 600):
+    def __init__(
+        self,
+        endpoint_url: str,
+        work_dir: Path,
+        max_environments: int = 8,
+        idle_timeout_s: float = 600,
+        init_timeout_s: float = INIT_TIMEOUT_S,
+    ):
         self.endpoint_url = endpoint_url
         self.work_dir = work_dir
         self.max_environments = max_environments
         self.idle_timeout_s = idle_timeout_s
         self._pools: dict[str, _Pool] = {}
+        #: Every environment started and not yet stopped, idle or busy, in any pool, retired ones included.
+        self._live: set[ExecutionEnvironment] = set()
+        self._closed = False
         self._lock = threading.Lock()
         self._interpreters: dict[str, tuple[str, str | None]] = {}
+        self.init_timeout_s = init_timeout_s
         self.stats = {"invocations": 0, "cold_starts": 0, "errors": 0, "timeouts": 0}
 
     # -------------------------------------------------------------- invocation
     def invoke(self, spec: FunctionSpec, code: bytes, event: str) -> InvocationResult:
         """Invoke ``spec`` synchronously with a JSON ``event`` and return what happened."""
-        request_id = str(uuid.uuid4())
         started = time.monotonic()
+        invocation = Invocation(spec, event, self.init_timeout_s)
         pool = self._pool(spec)
-        with self._environment(spec, code, pool) as (environment, cold):
-            offset = environment.log_path.stat().st_size if environment.log_path.exists() else 0
-            try:
-                response = environment.invoke(event, request_id, spec.timeout_s)
-            except TimeoutError:
-                environment.stop()  # discarded: the pool does not take back a dead environment
-                self.stats["timeouts"] += 1
-                response = {
-                    "error": {
-                        "errorType": "Sandbox.Timedout",
-                        "errorMessage": (
-                            f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} "
-                            f"Task timed out after {spec.timeout_s:.2f} seconds"
-                        ),
-                    },
-                    "duration_ms": spec.timeout_s * 1000,
-                }
-            except EnvironmentDied as error:
-                environment.stop()  # discarded: the pool does not take back a dead environment
-                response = {
-                    "error": {
-                        "errorType": "Runtime.ExitError",
-                        "errorMessage": f"RequestId: {request_id} Error: {error}",
-                    },
-                    "duration_ms": (time.monotonic() - started) * 1000,
-                }
-            logs = _read_log(environment.log_path, offset)
-        if note := self._interpreter(spec.runtime)[1]:
-            logs = f"[sandbox] {note}\n{logs}" if cold else logs
+        with self._lease(pool) as lease:
+            if lease.environment is not None or invocation.cold_start(
+                lease, lambda: self._start_environment(spec, code), self._discard
+            ):
+                assert lease.environment is not None
+                invocation.call(lease.environment)
+            lease.keep = not invocation.environment_failed
         self.stats["invocations"] += 1
-        self.stats["cold_starts"] += int(cold)
-        self.stats["errors"] += int("error" in response)
-        duration_ms = float(response.get("duration_ms", 0.0))
-        init_ms = float(response.get("init_ms", 0.0)) if cold else 0.0
-        total_ms = (time.monotonic() - started) * 1000
-        failure: dict[str, Any] | None = response.get("error")
-        if failure is not None:
-            failure["requestId"] = failure.get("requestId") or request_id
-        payload = json.dumps(failure).encode() if failure is not None else response["payload"].encode()
-        return InvocationResult(
-            request_id=request_id,
-            payload=payload,
-            error=failure,
-            logs=logs,
-            cold_start=cold,
-            duration_ms=duration_ms,
-            init_ms=init_ms,
-            overhead_ms=max(0.0, total_ms - duration_ms - init_ms),
-        )
+        self.stats["cold_starts"] += int(invocation.cold)
+        self.stats["errors"] += int(invocation.error is not None)
+        self.stats["timeouts"] += int(invocation.status == "timeout")
+        return invocation.result(started, self._interpreter(spec.runtime)[1])
 
     @contextmanager
-    def _environment(self, spec: FunctionSpec, code: bytes, pool: _Pool) -> Iterator[tuple[ExecutionEnvironment, bool]]:
+    def _lease(self, pool: _Pool) -> Iterator[Lease]:
+        """Hold an environment slot of ``pool`` (with an idle environment in it, if there is one)."""
         with pool.condition:
             pool.condition.wait_for(lambda: pool.idle or pool.busy < pool.limit)
-            environment = pool.idle.pop() if pool.idle else None
+            lease = Lease(pool.idle.pop() if pool.idle else None)
             pool.busy += 1
-        cold = environment is None
         try:
-            if environment is None:
-                environment = self._start_environment(spec, code)
-            yield environment, cold
+            yield lease
+        except BaseException:
+            lease.keep = False
+            raise
         finally:
+            environment = lease.environment
             with pool.condition:
                 pool.busy -= 1
-                if environment is not None and environment.process is not None and environment.process.poll() is None:
+                returned = lease.keep and environment in self._live and not pool.retired
+                if returned and environment is not None:
                     pool.idle.append(environment)
                 pool.condition.notify()
+            if environment is not None and not returned:
+                self._discard(environment)
 
     def _pool(self, spec: FunctionSpec) -> _Pool:
         with self._lock:
-            if spec.key not in self._pools:
-                self._retire_other_versions(spec)
-                self._pools[spec.key] = _Pool(self.max_environments)
-            return self._pools[spec.key]
+            pool = self._pools.get(spec.key)
+            if pool is None:
+                retired = self._retire_other_versions(spec)
+                pool = self._pools[spec.key] = _Pool(spec.arn, self.max_environments)
+            else:
+                retired = []
+        for environment in retired:
+            self._discard(environment)
+        return pool
 
-    def _retire_other_versions(self, spec: FunctionSpec) -> None:
-        """After a code or configuration change, the old environments of the function are shut down."""
+    def _retire_other_versions(self, spec: FunctionSpec) -> list[ExecutionEnvironment]:
+        """After a code or configuration change, the function's old environments are stopped: the idle ones
+        returned here, busy ones when their invocation ends. Called holding the runtime's lock."""
+        idle: list[ExecutionEnvironment] = []
         for key, pool in list(self._pools.items()):
-            if key != spec.key and pool.idle and pool.idle[0].spec.arn == spec.arn:
-                for environment in pool.idle:
-                    environment.stop()
+            if key != spec.key and pool.arn == spec.arn:
+                with pool.condition:
+                    pool.retired = True
+                    idle += pool.idle
+                    pool.idle = []
                 del self._pools[key]
+        return idle
 
     def _start_environment(self, spec: FunctionSpec, code: bytes) -> ExecutionEnvironment:
-        code_dir = self._unpack(spec, code)
+        code_dir = unpack(code, self.work_dir / "code", spec.code_sha256)
         logs_dir = self.work_dir / "logs" / spec.name
         logs_dir.mkdir(parents=True, exist_ok=True)
         environment = ExecutionEnvironment(
@@ -166,19 +149,20 @@ class LambdaRuntime:
             log_path=logs_dir / f"{time.strftime('%Y-%m-%d')}-{uuid.uuid4().hex}.log",
         )
         environment.start()
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._live.add(environment)
+        if closed:
+            environment.stop()
+            raise RuntimeError("the Lambda runtime is shut down")
         return environment
 
-    def _unpack(self, spec: FunctionSpec, code: bytes) -> Path:
-        target = self.work_dir / "code" / spec.code_sha256
-        if not target.is_dir():
-            staging = target.with_name(target.name + f".{uuid.uuid4().hex}")
-            with zipfile.ZipFile(io.BytesIO(code)) as archive:
-                archive.extractall(staging)
-            try:
-                staging.rename(target)
-            except OSError:  # another thread unpacked it first
-                shutil.rmtree(staging, ignore_errors=True)
-        return target
+    def _discard(self, environment: ExecutionEnvironment) -> None:
+        """Stop an environment the caller owns and forget it."""
+        with self._lock:
+            self._live.discard(environment)
+        environment.stop()
 
     # -------------------------------------------------------------- interpreters
     def _interpreter(self, runtime: str) -> tuple[str, str | None]:
@@ -189,32 +173,41 @@ class LambdaRuntime:
 
     def reap_idle(self) -> int:
         """Stop environments idle longer than the idle timeout; return how many were stopped."""
-        stopped = 0
         now = time.monotonic()
         with self._lock:
             pools = list(self._pools.values())
+        expired: list[ExecutionEnvironment] = []
         for pool in pools:
             with pool.condition:
-                keep = [e for e in pool.idle if now - e.last_used < self.idle_timeout_s]
-                for environment in pool.idle:
-                    if environment not in keep:
-                        environment.stop()
-                        stopped += 1
-                pool.idle = keep
-        return stopped
+                expired += [e for e in pool.idle if now - e.last_used >= self.idle_timeout_s]
+                pool.idle = [e for e in pool.idle if now - e.last_used < self.idle_timeout_s]
+        for environment in expired:
+            self._discard(environment)
+        return len(expired)
 
     def environments(self) -> int:
         """How many environments are alive (idle or busy)."""
         with self._lock:
-            return sum(len(p.idle) + p.busy for p in self._pools.values())
+            return len(self._live)
 
     def shutdown(self) -> None:
-        """Stop every environment."""
+        """Stop every environment, busy ones included (their invocations end with the runtime's exit), and start
+        no more."""
         with self._lock:
-            for pool in self._pools.values():
-                for environment in pool.idle:
-                    environment.stop()
-            self._pools.clear()
+            self._closed = True
+            pools, self._pools = list(self._pools.values()), {}
+            live, self._live = set(self._live), set()
+        idle: list[ExecutionEnvironment] = []
+        for pool in pools:
+            with pool.condition:
+                pool.retired = True
+                idle += pool.idle
+                pool.idle = []
+        for environment in live:
+            if environment in idle:
+                environment.stop()
+            else:  # busy: its invoking thread owns its pipes and stops it when it sees the exit
+                environment.kill()
 
 
 def _find_interpreter(runtime: str) -> tuple[str, str | None]:
@@ -232,13 +225,3 @@ def _find_interpreter(runtime: str) -> tuple[str, str | None]:
     else:
         reason = f"no {runtime} interpreter on PATH"
     return sys.executable, f"runtime {runtime} requested; {reason}, running on Python {sys.version.split()[0]}"
-
-
-def _read_log(path: Path, offset: int) -> str:
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        data = handle.read(MAX_LOG_BYTES_PER_INVOCATION + 1)
-    text = data[:MAX_LOG_BYTES_PER_INVOCATION].decode("utf-8", errors="replace")
-    if len(data) > MAX_LOG_BYTES_PER_INVOCATION:
-        text += f"\n[sandbox] log output truncated at {MAX_LOG_BYTES_PER_INVOCATION} bytes for this invocation\n"
-    return text

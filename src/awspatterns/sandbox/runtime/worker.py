@@ -3,7 +3,10 @@
 Started by the sandbox's runtime as ``python -I worker.py``, with the function's code folder as the working
 directory. It speaks JSON lines over two inherited pipe descriptors (named in ``_AWSPATTERNS_WORKER_FDS``), so
 whatever the handler prints goes to stdout/stderr, which the runtime has pointed at the environment's log file.
-This file uses the standard library and botocore only: it must not depend on the sandbox being importable.
+The first line it writes reports the init (``init_ms``, and ``error`` if the handler could not be loaded, after
+which it exits); then one line answers each request. Every line carries the process's peak memory.
+The platform's own log lines (START, END, REPORT) are the runtime's to write, since only it sees timeouts and
+exits. This file uses the standard library and botocore only: it must not depend on the sandbox being importable.
 """
 
 from __future__ import annotations
@@ -11,13 +14,24 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import resource
 import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LambdaContext", "error_of", "invoke", "load_handler", "main", "route_to_account"]
+__all__ = [
+    "InitError",
+    "LambdaContext",
+    "error_of",
+    "invoke",
+    "load_handler",
+    "log_error",
+    "main",
+    "peak_memory_kb",
+    "route_to_account",
+]
 
 
 class LambdaContext:
@@ -40,14 +54,21 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def error_of(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+def error_of(exc: BaseException, error_type: str | None = None, message: str | None = None) -> dict[str, Any]:
     """A Lambda-shaped error: errorMessage, errorType, stackTrace."""
     return {
-        "errorMessage": str(exc),
+        "errorMessage": str(exc) if message is None else message,
         "errorType": error_type or type(exc).__name__,
         "requestId": "",
         "stackTrace": traceback.format_tb(exc.__traceback__),
     }
+
+
+def log_error(error: dict[str, Any]) -> None:
+    """Write an error to the function's log as Lambda's Python runtime does."""
+    trace = "".join(error["stackTrace"])
+    print(f"[ERROR] {error['errorType']}: {error['errorMessage']}\nTraceback (most recent call last):\n{trace}", end="")
+    sys.stdout.flush()
 
 
 def route_to_account(account_id: str) -> None:
@@ -63,15 +84,47 @@ def route_to_account(account_id: str) -> None:
     URLLib3Session.send = send  # type: ignore[method-assign]
 
 
+class InitError(Exception):
+    """The handler could not be loaded; ``error`` is what Lambda reports for it."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error["errorMessage"])
+        self.error = error
+
+
 def load_handler(spec: str) -> Any:
-    """Import ``module.function`` (``folder/module.function`` also works, like the Lambda runtime)."""
+    """Import ``module.function`` (``folder/module.function`` also works), failing as Lambda's Python runtime does.
+
+    Raises:
+        InitError: a malformed handler name, a module that cannot be imported or raises, a syntax error.
+    """
     module_name, _, function_name = spec.rpartition(".")
     if not module_name:
-        raise ValueError(f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)")
-    module = importlib.import_module(module_name.replace("/", "."))
+        message = f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)"
+        raise InitError({"errorMessage": message, "errorType": "Runtime.MalformedHandlerName", "stackTrace": []})
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except ImportError as exc:
+        message = f"Unable to import module '{module_name}': {exc}"
+        raise InitError({**error_of(exc, "Runtime.ImportModuleError", message), "stackTrace": []}) from exc
+    except SyntaxError as exc:
+        message = f"Syntax error in module '{module_name}': {exc}"
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
+        raise InitError({**error_of(exc, "Runtime.UserCodeSyntaxError", message), "stackTrace": trace}) from exc
+    except Exception as exc:
+        raise InitError(error_of(exc)) from exc
     handler = getattr(module, function_name, None)
-    if handler is None:
-        raise AttributeError(f"Handler '{function_name}' missing on module '{module_name}'")
+    if handler is None:  # not an init error in Lambda: every invocation fails, the environment stays
+        missing = {
+            "errorMessage": f"Handler '{function_name}' missing on module '{module_name}'",
+            "errorType": "Runtime.HandlerNotFound",
+            "requestId": "",
+            "stackTrace": [],
+        }
+
+        def handler(event: Any, context: Any) -> Any:
+            raise InitError(missing)
+
     return handler
 
 
@@ -79,53 +132,62 @@ def invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
     """Run the handler once; the result must serialise to JSON, as in Lambda."""
     try:
         result = handler(json.loads(request["event"]), LambdaContext(request))
+    except InitError as exc:
+        log_error(exc.error)
+        return {"error": exc.error}
     except Exception as exc:
-        traceback.print_exc()
-        return {"error": error_of(exc)}
+        error = error_of(exc)
+        error["stackTrace"] = error["stackTrace"][1:]  # the handler's frames, not this function's
+        log_error(error)
+        return {"error": error}
     try:
         return {"payload": json.dumps(result)}
     except (TypeError, ValueError) as exc:
-        return {"error": error_of(exc, "Runtime.MarshalError")}
+        error = error_of(exc, "Runtime.MarshalError", f"Unable to marshal response: {exc}")
+        log_error(error)
+        return {"error": error}
+
+
+def peak_memory_kb() -> int:
+    """The process's peak resident memory so far (Lambda's Max Memory Used)."""
+    # Not ru_maxrss: Linux carries it across exec, so it includes the sandbox server this process was forked from.
+    try:
+        with open("/proc/self/status", "rb") as status:  # noqa: PTH123 (every invocation; pathlib costs more)
+            text = status.read()
+        return int(text[text.index(b"VmHWM:") + 6 :].split(None, 1)[0])
+    except (OSError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def main() -> None:
-    """Initialise once, then serve invocations."""
+    """Initialise, report the init, then serve invocations; after an init error, exit as Lambda's runtime does."""
     read_fd, write_fd = (int(fd) for fd in os.environ.pop("_AWSPATTERNS_WORKER_FDS").split(","))
     requests = os.fdopen(read_fd, "rb")
     responses = os.fdopen(write_fd, "wb")
+
+    def answer(message: dict[str, Any]) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        responses.write(json.dumps({**message, "max_memory_kb": peak_memory_kb()}).encode() + b"\n")
+        responses.flush()
+
     sys.path[:0] = [str(Path.cwd()), *filter(None, os.environ.pop("_AWSPATTERNS_LAYER_PATHS", "").split(os.pathsep))]
     route_to_account(os.environ["_AWSPATTERNS_ACCOUNT_ID"])
 
     started = time.monotonic()
-    init_error = None
     try:
         handler = load_handler(os.environ["_HANDLER"])
-    except Exception as exc:
-        error_type = "Runtime.ImportModuleError" if isinstance(exc, ImportError) else "Runtime.HandlerNotFound"
-        init_error = error_of(exc, error_type)
-        traceback.print_exc()
-    init_ms = (time.monotonic() - started) * 1000
+    except InitError as exc:
+        log_error(exc.error)
+        answer({"init_ms": (time.monotonic() - started) * 1000, "error": exc.error})
+        sys.exit(1)
+    answer({"init_ms": (time.monotonic() - started) * 1000})
 
     for line in requests:
         request = json.loads(line)
-        print(f"START RequestId: {request['request_id']} Version: $LATEST", flush=True)
         started = time.monotonic()
-        if init_error is not None:
-            response: dict[str, Any] = {"error": init_error}
-        else:
-            response = invoke(handler, request)
-        duration_ms = (time.monotonic() - started) * 1000
-        sys.stdout.flush()
-        sys.stderr.flush()
-        print(f"END RequestId: {request['request_id']}", flush=True)
-        print(
-            f"REPORT RequestId: {request['request_id']}\tDuration: {duration_ms:.2f} ms"
-            + (f"\tInit Duration: {init_ms:.2f} ms" if request.get("cold") else ""),
-            flush=True,
-        )
-        response.update(duration_ms=duration_ms, init_ms=init_ms)
-        responses.write(json.dumps(response).encode() + b"\n")
-        responses.flush()
+        response = invoke(handler, request)
+        answer({**response, "duration_ms": (time.monotonic() - started) * 1000})
 
 
 if __name__ == "__main__":
