@@ -54,6 +54,9 @@ def sandbox() -> Iterator[Any]:
             yield info
         finally:
             control.stop(Path(state_dir))
+            left = control.leftover_processes(Path(state_dir))
+            if left:  # every test session proves that nothing of its sandbox outlives `stop`
+                raise RuntimeError(f"processes of the test sandbox outlived `patterns sandbox stop`: {left}")
 
 
 @dataclass

@@ -281,3 +281,28 @@ def test_listeners_refuse_foreign_hosts_and_send_no_cors_headers(home):
     gateway_port = info.api_endpoint.rsplit(":", 1)[1]
     assert _get(f"{info.api_endpoint}/")[0] == 200
     assert _get(f"{info.api_endpoint}/", Host=f"evil.example:{gateway_port}")[0] == 403
+
+
+def test_a_server_killed_mid_deploy_is_reported_in_one_line_and_the_next_start_is_clean(home):
+    info = control.start(home)
+    env = {**os.environ, "AWSPATTERNS_SANDBOX_HOME": str(home)}
+    deploy = subprocess.Popen(
+        [sys.executable, "-m", "awspatterns.cli", "deploy", "s3-fanout"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert deploy.stderr is not None
+    seen = []
+    for line in deploy.stderr:
+        seen.append(line)
+        if "creating stack" in line:
+            os.kill(info.pid, signal.SIGKILL)  # while CloudFormation creates the stack's resources
+            break
+    rest = deploy.stderr.read()
+    assert deploy.wait(timeout=120) == 2, "".join(seen) + rest
+    assert "Traceback" not in rest
+    assert "stopped answering" in rest and str(info.log_file) in rest
+    assert control.start(home).pid != info.pid
+    assert control.leftover_processes(home) == []
