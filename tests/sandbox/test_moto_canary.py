@@ -14,13 +14,17 @@ from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.cloudformation import parsing
 from moto.cloudformation.custom_model import CustomModel
 from moto.core.common_models import CloudFormationModel
+from moto.core.responses import BaseResponse
 from moto.dynamodb.models.table import StreamShard
 from moto.ec2.models import ec2_backends
 from moto.events.models import events_backends
+from moto.iam.models import AccessKey, IAMBackend
 from moto.kinesis.models import Shard
 from moto.kinesis.models import Stream as KinesisStream
+from moto.s3.responses import S3Response
 from moto.sns.models import sns_backends
 from moto.sqs.models import Queue
+from moto.sts.models import AssumedRole
 
 from awspatterns.sandbox import engine
 from awspatterns.sandbox.cloudformation import apigateway, custom_resources, registry, resources
@@ -188,3 +192,29 @@ def test_pgserver_still_ships_the_binaries_and_helper_the_sandbox_uses():
 )
 def test_what_the_sandbox_adds_to_moto_is_still_missing_there(owner, attribute):
     assert not hasattr(owner, attribute), f"moto now has {owner.__name__}.{attribute}: drop the sandbox's own"
+
+
+def test_moto_s3_handlers_are_still_called_after_parsing_with_the_request_the_presigned_checks_read():
+    for handler in (S3Response._bucket_response, S3Response._key_response):
+        assert list(inspect.signature(handler).parameters) == ["self", "request", "full_url"]
+    for name in ("bucket_response", "key_response"):
+        source = inspect.getsource(getattr(S3Response, name))
+        assert source.index("self.setup_class(request)") < source.index(f"self._{name}(request, full_url)")
+    setup = inspect.getsource(BaseResponse.setup_class)
+    assert (
+        "self.form_data = request.form" in setup and "request.files" in setup and "self.raw_body = self.body" in setup
+    )
+
+
+def test_moto_still_checks_neither_presigned_urls_nor_post_policies():
+    source = inspect.getsource(S3Response)
+    assert "X-Amz-Expires" not in source and "Request has expired" not in source, "moto checks presigned expiry now"
+    assert "content-length-range" not in source and "Policy expired" not in source, "moto checks POST policies now"
+
+
+def test_moto_keeps_the_secrets_the_presigned_checks_verify_with():
+    assert "self.access_keys: dict[str, AccessKey] = {}" in inspect.getsource(IAMBackend.__init__)
+    key_init = inspect.getsource(AccessKey.__init__)
+    assert all(f"self.{name} =" in key_init for name in ("secret_access_key", "status", "user_name"))
+    role_init = inspect.getsource(AssumedRole.__init__)
+    assert all(f"self.{name} =" in role_init for name in ("secret_access_key", "session_token", "expiration"))

@@ -23,6 +23,7 @@ from awspatterns.sandbox.rds import aurora
 from awspatterns.sandbox.runtime import functions
 from awspatterns.sandbox.runtime.logs import write_invocation_logs
 from awspatterns.sandbox.runtime.runtime import InvocationResult, LambdaRuntime
+from awspatterns.sandbox.s3_presigned import enforcement as s3_presigned
 from awspatterns.sandbox.subsystem import Component, EngineSettings, Patched, Reads, Subsystem
 
 __all__ = ["PATCHED", "READS", "SUBSYSTEMS", "SandboxEngine"]
@@ -40,6 +41,7 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
     event_sources,
     sns,
     s3,
+    s3_presigned,
     eventbridge,
     firehose,
 )
