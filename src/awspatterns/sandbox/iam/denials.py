@@ -4,7 +4,8 @@ authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:...:table/
 policy allows the dynamodb:PutItem action``.
 
 Services word it slightly differently: SQS lower-cases the action (``sqs:sendmessage``), SNS upper-cases the
-prefix (``SNS:Publish``), S3 quotes the resource. An explicit Deny in a managed policy names the policy's ARN.
+prefix (``SNS:Publish``), S3 quotes the resource; an action authorized without a resource names none. An explicit
+Deny in a managed policy names the policy's ARN.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def denial_message(principal_arn: str, check: Check, verdict: Verdict, service: 
     elif service == "sns":
         action = "SNS:" + action.partition(":")[2]
     resource = f'"{check.resource}"' if service == "s3" else check.resource
-    head = f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
+    head = f"User: {principal_arn} is not authorized to perform: {action}"
+    if check.resource != "*":  # AWS names no resource for actions authorized without one
+        head += f" on resource: {resource}"
     if verdict.explicit:
         named = f": {verdict.policy.arn}" if verdict.policy is not None and verdict.policy.arn else ""
         return f"{head} with an explicit deny in an identity-based policy{named}"

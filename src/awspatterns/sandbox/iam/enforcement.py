@@ -108,7 +108,8 @@ def _call_action(enforcer: Enforcer, original: Callable[[Any], Any]) -> Callable
         if principal.is_root:
             return original(response)
         service = SIGNING_TO_IAM.get(signing_name or "", signing_name or response.service_name)
-        operation = response._get_action() or ""
+        # moto's base class reads the operation from the protocol (a few services override it with their own names)
+        operation = BaseResponse._get_action(response) or response._get_action() or ""
         if (service, operation) == ("sts", "GetCallerIdentity"):
             return original(response)  # AWS allows it to everyone, whatever the policies say
         request = Request(response, service, operation)

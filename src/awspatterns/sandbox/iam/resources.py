@@ -251,8 +251,10 @@ def _kms_key(r: Request, key: str) -> str:
 def _kms(r: Request, action: str) -> list[Check]:
     key = r.param("KeyId") or r.param("TargetKeyId")
     if not key and r.param("CiphertextBlob"):
+        blob = r.param("CiphertextBlob")
         try:
-            key = kms_utils._deserialize_ciphertext_blob(base64.b64decode(str(r.param("CiphertextBlob")))).key_id
+            blob = blob if isinstance(blob, bytes) else base64.b64decode(str(blob))
+            key = kms_utils._deserialize_ciphertext_blob(blob).key_id
         except Exception:  # not one of moto's ciphertexts: KMS answers it as invalid
             key = None
     checks = _one(action, _kms_key(r, str(key)) if key else None)
