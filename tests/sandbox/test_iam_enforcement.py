@@ -359,7 +359,7 @@ def test_conditions_the_sandbox_evaluates_allow_when_they_hold(root, queues):
             "*",
             Condition={
                 "Bool": {"aws:SecureTransport": "true"},
-                "StringEquals": {"aws:PrincipalAccount": root.account_id},
+                "StringEquals": {"aws:PrincipalAccount": root.account_id, "aws:ResourceAccount": root.account_id},
                 "ArnLikeIfExists": {"aws:SourceArn": "arn:aws:sns:*:*:never"},
                 "Null": {"aws:SourceAccount": "true"},
             },
@@ -370,16 +370,34 @@ def test_conditions_the_sandbox_evaluates_allow_when_they_hold(root, queues):
     role.client("sqs").send_message(QueueUrl=queues["granted"], MessageBody="x")
 
 
-def test_a_condition_that_does_not_hold_grants_nothing(root, queues):
-    role = role_session(
-        root,
-        "Conditional",
-        allow("sqs:SendMessage", "*", Condition={"StringEquals": {"aws:SourceAccount": root.account_id}}),
-    )
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringEquals": {"aws:SourceAccount": "{account}"}},  # only services calling on a resource's behalf send it
+        {"StringNotEquals": {"aws:ResourceAccount": "{account}"}},
+    ],
+)
+def test_a_condition_that_does_not_hold_grants_nothing(root, queues, sandbox, condition):
+    condition = json.loads(json.dumps(condition).replace("{account}", root.account_id))
+    role = role_session(root, "Conditional", allow("sqs:SendMessage", "*", Condition=condition))
     error = denied(lambda: role.client("sqs").send_message(QueueUrl=queues["granted"], MessageBody="x"))
     assert error.response["Error"]["Message"].endswith(
         "because no identity-based policy allows the sqs:sendmessage action"
     )
+    assert "cannot evaluate" not in _log_line(sandbox, session_arn(root, "Conditional"), "sqs:SendMessage")
+
+
+def test_s3_resource_account_is_the_account_holding_the_bucket(root):
+    bucket = f"staging-{root.account_id}"
+    root.client("s3").create_bucket(Bucket=bucket)
+    own = {"StringEquals": {"s3:ResourceAccount": root.account_id}}
+    role = role_session(root, "Publisher", allow("s3:PutObject", "*", Condition=own))
+    role.client("s3").put_object(Bucket=bucket, Key="asset.zip", Body=b"x")
+    foreign = {"StringNotEquals": {"s3:ResourceAccount": root.account_id}}
+    other = role_session(root, "CrossAccountOnly", allow("s3:PutObject", "*", Condition=foreign))
+    assert denied(lambda: other.client("s3").put_object(Bucket=bucket, Key="a", Body=b"x")).response["Error"][
+        "Code"
+    ] == ("AccessDenied")
 
 
 def test_a_condition_the_sandbox_cannot_evaluate_denies_and_says_so_in_the_log(root, sandbox, queues):

@@ -1,9 +1,10 @@
 """Condition keys and operators: what the sandbox can evaluate, and a loud refusal for what it cannot.
 
 A request's context holds the global keys the sandbox knows (``aws:SecureTransport`` is ``true``: the sandbox
-endpoint stands for AWS's TLS endpoint, so TLS-only Deny statements keep their meaning), and it knows which keys a
-direct call by a user or role never carries (``aws:SourceArn``, ``aws:SourceAccount``: only services calling on a
-resource's behalf send them). Any other key (``aws:SourceIp``, tags, service-specific keys) and any operator it
+endpoint stands for AWS's TLS endpoint, so TLS-only Deny statements keep their meaning; ``aws:PrincipalAccount``,
+``aws:PrincipalArn``, ``aws:ResourceAccount``, ...), and it knows which keys a direct call by a user or role never
+carries (``aws:SourceArn``, ``aws:SourceAccount``, ``kms:ViaService``: only services calling on a resource's or a
+caller's behalf send them). Any other key (``aws:SourceIp``, tags, service-specific keys) and any operator it
 does not implement make the clause *unevaluable*: the evaluation then denies and the log names key and operator.
 """
 
@@ -32,6 +33,7 @@ ABSENT_KEYS = frozenset(
         "aws:multifactorauthpresent",
         "aws:multifactorauthage",
         "aws:federatedprovider",
+        "kms:viaservice",  # only when a service calls KMS on the caller's behalf
     }
 )
 

@@ -35,7 +35,7 @@ from awspatterns.sandbox.iam.s3 import s3_checks
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.subsystem import Engine, Patched
 
-__all__ = ["PATCHED", "Enforcer", "install"]
+__all__ = ["PATCHED", "Enforcer", "install", "resource_account"]
 
 log = logging.getLogger("awspatterns.sandbox.iam")
 
@@ -69,9 +69,9 @@ class Enforcer:
         partition = get_partition(response.region)
         return self.principals.identify(access_key, response.current_account, partition), signing_name
 
-    def decide(self, principal: Principal, checks: list[Check], service: str, region: str) -> str | None:
-        """Evaluate every check for ``principal``; record and log the outcome. Returns AWS's message for the first
-        denied check, or ``None`` when all are allowed."""
+    def decide(self, principal: Principal, checks: list[Check], service: str, region: str, account: str) -> str | None:
+        """Evaluate every check for ``principal`` in a request to ``account``; record and log the outcome. Returns
+        AWS's message for the first denied check, or ``None`` when all are allowed."""
         sources = self.principals.policies_of(principal)
         parsed = [self.policies.parse(source) for source in sources]
         context = Context.of(
@@ -81,10 +81,12 @@ class Enforcer:
                 "aws:PrincipalType": "AssumedRole" if principal.kind == "assumed-role" else "User",
                 "aws:RequestedRegion": region,
                 **({"aws:username": principal.name} if principal.kind == "user" else {}),
+                **({"kms:CallerAccount": principal.account} if service == "kms" else {}),
             }
         )
         denied: str | None = None
         for check in checks:
+            resource_account(context, check, account)
             verdict = evaluate(parsed, check.action, check.resource, context)
             if verdict.allowed:
                 self.record.add(principal, check, ALLOWED)
@@ -100,6 +102,18 @@ class Enforcer:
     def permissions(self, account: str | None = None) -> dict[str, list[dict[str, Any]]]:
         """Role or user ARN -> every action it was allowed or denied, with resource and count."""
         return self.record.permissions(account)
+
+
+def resource_account(context: Context, check: Check, request_account: str) -> None:
+    """Set ``aws:ResourceAccount`` (and S3's ``s3:ResourceAccount``) for one check: the account in the resource's
+    ARN, or the account the request addresses (S3 ARNs name none; the sandbox keeps a bucket in its account)."""
+    parts = check.resource.split(":", 5)
+    owner = parts[4] if len(parts) == 6 and parts[4].isdigit() else request_account
+    context.values["aws:resourceaccount"] = owner
+    if check.action.startswith("s3:"):
+        context.values["s3:resourceaccount"] = owner
+    else:
+        context.values.pop("s3:resourceaccount", None)
 
 
 def _call_action(enforcer: Enforcer, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -118,7 +132,7 @@ def _call_action(enforcer: Enforcer, original: Callable[[Any], Any]) -> Callable
         except Exception:  # never fail open: authorize the action on "*" instead, and say why
             log.exception("IAM could not read the resource of %s:%s; authorizing it on *", service, operation)
             checks = [Check(f"{service}:{operation}", "*")]
-        message = enforcer.decide(principal, checks, service, request.region)
+        message = enforcer.decide(principal, checks, service, request.region, request.account)
         if message is not None:
             return denial_response(response, service, message)
         return original(response)
@@ -141,7 +155,7 @@ def _s3_authorize(enforcer: Enforcer) -> Callable[..., None]:
             key_name,
             principal.partition,
         )
-        message = enforcer.decide(principal, checks, "s3", response.region)
+        message = enforcer.decide(principal, checks, "s3", response.region, response.current_account)
         if message is not None:
             raise s3_denial(bucket_name, message)
 
