@@ -195,3 +195,34 @@ def test_the_formats_the_sandbox_reads_resources_from():
         kms_utils.Ciphertext(key_id="k" * 36, iv=b"i" * 12, ciphertext=b"c", tag=b"t" * 16)
     )
     assert kms_utils._deserialize_ciphertext_blob(blob).key_id == "k" * 36
+
+
+def test_moto_requests_carry_what_the_sandbox_reads_of_them():
+    from moto.core.responses import BaseResponse
+
+    source = inspect.getsource(BaseResponse.setup_class)
+    for attribute in ("self.raw_path", "self.querystring", "self.method", "self.region", "self.current_account"):
+        assert f"{attribute} =" in source, attribute
+    assert "self.headers" in source
+
+
+def test_iam_groups_keep_their_users_and_policies_where_the_sandbox_reads_them():
+    import json
+
+    import boto3
+    from moto import mock_aws
+    from moto.iam.models import iam_backends
+
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_user(UserName="u")
+        iam.create_group(GroupName="g")
+        iam.add_user_to_group(GroupName="g", UserName="u")
+        document = json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        )
+        iam.put_group_policy(GroupName="g", PolicyName="inline", PolicyDocument=document)
+        backend = iam_backends["123456789012"]["aws"]
+        group = backend.groups["g"]
+        assert backend.users["u"] in group.users and group.policies == {"inline": document}
+        assert group.managed_policies == {}
