@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import re
 from importlib.metadata import version
 from typing import Any
@@ -218,3 +219,131 @@ def test_moto_keeps_the_secrets_the_presigned_checks_verify_with():
     assert all(f"self.{name} =" in key_init for name in ("secret_access_key", "status", "user_name"))
     role_init = inspect.getsource(AssumedRole.__init__)
     assert all(f"self.{name} =" in role_init for name in ("secret_access_key", "session_token", "expiration"))
+
+
+# ------------------------------------------------------------------ IAM enforcement (awspatterns.sandbox.iam)
+def test_moto_access_keys_encode_their_account_as_the_sandbox_decodes_it():
+    from moto.iam.utils import generate_access_key_id_from_account_id
+
+    from awspatterns.sandbox.iam.principals import account_of_key
+
+    for account in ("123456789012", "111111111111", "000000000007", "499999999999"):
+        for prefix in ("AKIA", "ASIA"):
+            assert account_of_key(generate_access_key_id_from_account_id(account, prefix, 20)) == account
+
+
+def test_moto_keeps_its_own_access_control_off_so_the_sandbox_evaluates_instead():
+    from moto import settings
+
+    assert math.inf == settings.INITIAL_NO_AUTH_ACTION_COUNT
+
+
+def test_call_action_is_where_moto_authorizes_and_then_runs_the_operation():
+    from moto.core.responses import BaseResponse
+
+    source = inspect.getsource(BaseResponse.call_action)
+    assert source.index("_authenticate_and_authorize_normal_action") < source.index("response = method()")
+    assert "return None" in inspect.getsource(BaseResponse._get_action_from_method_and_request_uri)
+
+
+def test_s3_handlers_authorize_through_the_mixin_with_bucket_and_key_and_catch_its_denial():
+    from moto.s3.responses import S3Response
+
+    source = inspect.getsource(S3Response)
+    assert source.count("self._authenticate_and_authorize_s3_action(") >= 10
+    assert "key_name=key_name" in source
+    assert "except BucketAccessDeniedError:" in inspect.getsource(S3Response._bucket_response_post)
+    assert "except S3ClientError as s3error:" in inspect.getsource(S3Response.key_response)
+
+
+def test_iam_and_sts_keep_keys_sessions_and_policies_where_the_sandbox_reads_them():
+    import json
+
+    import boto3
+    from moto import mock_aws
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_user(UserName="u")
+        user_key = iam.create_access_key(UserName="u")["AccessKey"]["AccessKeyId"]
+        role_arn = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        document = json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+        )
+        iam.put_role_policy(RoleName="r", PolicyName="inline", PolicyDocument=document)
+        managed = iam.create_policy(PolicyName="m", PolicyDocument=document)["Policy"]["Arn"]
+        iam.attach_role_policy(RoleName="r", PolicyArn=managed)
+        session = boto3.client("sts", region_name="us-east-1").assume_role(RoleArn=role_arn, RoleSessionName="sess")
+        role_key = session["Credentials"]["AccessKeyId"]
+
+        backend = iam_backends["123456789012"]["aws"]
+        assert backend.access_keys[user_key].user_name == "u"
+        assert backend.access_keys[role_key].role_arn == role_arn
+        assumed = [r for r in sts_backends["123456789012"]["aws"].assumed_roles if r.access_key_id == role_key]
+        assert [r.session_name for r in assumed] == ["sess"]
+        role = next(r for r in backend.roles.values() if r.arn == role_arn)
+        assert backend.roles[role.id] is role and backend.users["u"].name == "u"
+        assert role.policies == {"inline": document}
+        assert [v.document for v in role.managed_policies[managed].versions if v.is_default] == [document]
+
+
+def test_moto_still_leaves_out_aws_managed_policies_and_cloudformation_managed_policy_arns():
+    import json
+
+    from moto.iam import aws_managed_policies
+    from moto.iam.models import Role
+    from moto.settings import load_iam_aws_managed_policies
+
+    assert not load_iam_aws_managed_policies()
+    assert "ManagedPolicyArns" not in inspect.getsource(Role.create_from_cloudformation_json)
+    assert not hasattr(Role, "delete"), "CloudFormation now deletes roles without delete_from_cloudformation_json"
+    shipped = json.loads(aws_managed_policies.aws_managed_policies_data)
+    for name in ("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole"):
+        assert shipped[name]["Path"] == "/service-role/" and shipped[name]["Document"]["Statement"]
+
+
+def test_the_formats_the_sandbox_reads_resources_from():
+    from moto.dynamodbstreams.models import ShardIterator
+    from moto.kinesis import utils as kinesis_utils
+    from moto.kms import utils as kms_utils
+
+    assert "/stream/{self.stream_shard.table.latest_stream_label}|1|" in inspect.getsource(ShardIterator)
+    shard = type("Shard", (), {"shard_id": "shardId-000"})()
+    assert kinesis_utils.decompose_shard_iterator(kinesis_utils.compose_shard_iterator("s", shard, 1))[0] == "s"
+    blob = kms_utils._serialize_ciphertext_blob(
+        kms_utils.Ciphertext(key_id="k" * 36, iv=b"i" * 12, ciphertext=b"c", tag=b"t" * 16)
+    )
+    assert kms_utils._deserialize_ciphertext_blob(blob).key_id == "k" * 36
+
+
+def test_moto_requests_carry_what_the_sandbox_reads_of_them():
+    from moto.core.responses import BaseResponse
+
+    source = inspect.getsource(BaseResponse.setup_class)
+    for attribute in ("self.raw_path", "self.querystring", "self.method", "self.region", "self.current_account"):
+        assert f"{attribute} =" in source, attribute
+    assert "self.headers" in source
+
+
+def test_iam_groups_keep_their_users_and_policies_where_the_sandbox_reads_them():
+    import json
+
+    import boto3
+    from moto import mock_aws
+    from moto.iam.models import iam_backends
+
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_user(UserName="u")
+        iam.create_group(GroupName="g")
+        iam.add_user_to_group(GroupName="g", UserName="u")
+        document = json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        )
+        iam.put_group_policy(GroupName="g", PolicyName="inline", PolicyDocument=document)
+        backend = iam_backends["123456789012"]["aws"]
+        group = backend.groups["g"]
+        assert backend.users["u"] in group.users and group.policies == {"inline": document}
+        assert group.managed_policies == {}

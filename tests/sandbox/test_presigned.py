@@ -249,7 +249,21 @@ def test_a_presigned_url_signed_with_the_wrong_secret_is_refused(sandbox, accoun
 
 def test_iam_users_and_assumed_roles_presign_with_their_own_secrets(sandbox, account, bucket, s3):
     iam = account.client("iam")
+    # the signers may read the bucket (IAM enforcement then lets their presigned requests through)
+    reads = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}],
+        }
+    )
     iam.create_user(UserName="uploader")
+    iam.put_user_policy(UserName="uploader", PolicyName="reads", PolicyDocument=reads)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    iam.create_role(RoleName="uploader", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName="uploader", PolicyName="reads", PolicyDocument=reads)
     key = iam.create_access_key(UserName="uploader")["AccessKey"]
     role = account.client("sts").assume_role(
         RoleArn=f"arn:aws:iam::{account.account_id}:role/uploader", RoleSessionName="browser"

@@ -112,6 +112,15 @@ class SandboxInfo:
         with urllib.request.urlopen(f"{self.control_url}{path}", timeout=timeout) as response:  # noqa: S310
             return json.loads(response.read())
 
+    def permissions(self, account: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Role or user ARN -> ``[{action, resource, decision, count}]``: every action the sandbox allowed
+        (``allowed``), denied (``denied``) or let through in soft mode (``soft-denied``) to that role or user, for
+        one account (by name, e.g. ``main``, or by id) or all. Root callers (placeholder credentials) are not
+        recorded."""
+        query = f"?account={self.accounts.get(account, account)}" if account else ""
+        result: dict[str, list[dict[str, Any]]] = self.control(f"/permissions{query}")
+        return result
+
     def answers(self, timeout_s: float = 2.0) -> bool:
         """Whether the server answers on its AWS endpoint now."""
         try:

@@ -19,6 +19,7 @@ from awspatterns.sandbox.cloudformation import apigateway, custom_resources, kms
 from awspatterns.sandbox.deliveries import destinations, event_sources, eventbridge, firehose, s3, sns
 from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.async_invoke import AsyncInvocation, AsyncInvoker
+from awspatterns.sandbox.iam import enforcement
 from awspatterns.sandbox.rds import aurora
 from awspatterns.sandbox.runtime import functions
 from awspatterns.sandbox.runtime.logs import write_invocation_logs
@@ -44,6 +45,7 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
     s3_presigned,
     eventbridge,
     firehose,
+    enforcement,
 )
 
 #: Every moto internal the sandbox replaces, wraps or calls: (object, attribute). Canary tests check each exists.

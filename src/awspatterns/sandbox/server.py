@@ -27,7 +27,8 @@ __all__ = ["main", "serve_control"]
 
 
 def serve_control(engine: Any, started: float) -> ThreadingHTTPServer:
-    """A small HTTP endpoint for the sandbox's own state: runtime statistics and a wait-for-quiet call."""
+    """A small HTTP endpoint for the sandbox's own state: runtime statistics, a wait-for-quiet call, and the
+    permissions each role and user was allowed or denied (``/permissions?account=ID``)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -43,6 +44,8 @@ def serve_control(engine: Any, started: float) -> ThreadingHTTPServer:
             elif url.path == "/quiesce":
                 timeout = float(parse_qs(url.query).get("timeout", ["30"])[0])
                 body = {"quiet": engine.quiescent(timeout)}
+            elif url.path == "/permissions":
+                body = engine.iam.permissions(parse_qs(url.query).get("account", [None])[0])
             else:
                 self.send_error(404)
                 return
