@@ -47,6 +47,15 @@ def create_function(
                 }
             ),
         )["Role"]["Arn"]
+        # These functions test trigger semantics, not permissions: their role may do anything in its account
+        # (the IAM tests use roles of their own).
+        iam.put_role_policy(
+            RoleName="test-function-role",
+            PolicyName="anything",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            ),
+        )
     return session.client("lambda").create_function(  # type: ignore[no-any-return]
         FunctionName=name,
         Runtime=runtime,

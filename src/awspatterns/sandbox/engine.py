@@ -22,6 +22,7 @@ from awspatterns.sandbox.deliveries.async_invoke import AsyncInvocation, AsyncIn
 from awspatterns.sandbox.iam import enforcement
 from awspatterns.sandbox.rds import aurora
 from awspatterns.sandbox.runtime import functions
+from awspatterns.sandbox.runtime.credentials import FunctionCredentials
 from awspatterns.sandbox.runtime.logs import write_invocation_logs
 from awspatterns.sandbox.runtime.runtime import InvocationResult, LambdaRuntime
 from awspatterns.sandbox.s3_presigned import enforcement as s3_presigned
@@ -69,6 +70,8 @@ class SandboxEngine:
             self.invoke_function, self.deliver, self.settings.retry_delays_s, activity=self.activity
         )
         self._components: list[Component] = []
+        #: Each function's execution-role credentials (its calls are evaluated against the role's policies).
+        self.function_credentials = FunctionCredentials()
 
     def install(self) -> None:
         """Install every subsystem into moto in this process. Call once, before the server handles requests."""
@@ -82,7 +85,7 @@ class SandboxEngine:
     # ------------------------------------------------------------------ invocation
     def run(self, fn: object, event: str) -> InvocationResult:
         """Invoke a moto function synchronously and record its logs in CloudWatch Logs."""
-        spec = functions.function_spec(fn, self.work_dir)
+        spec = functions.function_spec(fn, self.work_dir, self.function_credentials)
         result = self.runtime.invoke(spec, fn.code_bytes, event)  # type: ignore[attr-defined]
         write_invocation_logs(spec, result)
         return result

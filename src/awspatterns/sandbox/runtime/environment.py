@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "PLACEHOLDER_CREDENTIALS",
     "POLL_S",
     "WORKER",
     "EnvironmentDied",
@@ -44,6 +45,14 @@ _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 EXIT_GRACE_S = 1.0
 
 
+#: What an environment gets when its function has no role to assume: the sandbox's root placeholders.
+PLACEHOLDER_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "sandbox",
+    "AWS_SECRET_ACCESS_KEY": "sandbox",
+    "AWS_SESSION_TOKEN": "sandbox",
+}
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     """What the runtime needs to know about a function version to run it."""
@@ -60,6 +69,8 @@ class FunctionSpec:
     code_sha256: str
     log_group: str
     layer_paths: tuple[str, ...] = ()
+    #: The execution role's temporary credentials (``AWS_ACCESS_KEY_ID``...); none: the account's root user.
+    credentials: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -155,13 +166,12 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_REGION": self.spec.region,
             "AWS_DEFAULT_REGION": self.spec.region,
-            "AWS_ACCESS_KEY_ID": "sandbox",
-            "AWS_SECRET_ACCESS_KEY": "sandbox",
-            "AWS_SESSION_TOKEN": "sandbox",
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_XRAY_SDK_ENABLED": "false",
             "POWERTOOLS_TRACE_DISABLED": "true",
             **dict(self.spec.environment),
+            # reserved, as in Lambda: a function's own variables cannot replace its role's credentials
+            **(dict(self.spec.credentials) or PLACEHOLDER_CREDENTIALS),
             "_AWSPATTERNS_ACCOUNT_ID": self.spec.account_id,
             "_AWSPATTERNS_LAYER_PATHS": os.pathsep.join(self.spec.layer_paths),
             "_AWSPATTERNS_WORKER_FDS": f"{request_read},{response_write}",

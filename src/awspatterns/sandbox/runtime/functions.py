@@ -27,6 +27,7 @@ from awspatterns.sandbox.runtime.api_errors import (
     RequestTooLarge,
     UnsupportedRuntime,
 )
+from awspatterns.sandbox.runtime.credentials import FunctionCredentials
 from awspatterns.sandbox.runtime.environment import FunctionSpec
 from awspatterns.sandbox.runtime.layers import layer_paths, unavailable_layers
 from awspatterns.sandbox.runtime.runtime import LOG_TAIL_BYTES
@@ -185,9 +186,9 @@ def check_runnable(fn: Any) -> None:
         raise LayerUnavailable(fn.function_name, unavailable)
 
 
-def function_spec(fn: Any, work_dir: Path) -> FunctionSpec:
-    """What the runtime needs of a moto function (its layers unpacked under ``work_dir``), once
-    :func:`check_runnable` accepts it."""
+def function_spec(fn: Any, work_dir: Path, credentials: FunctionCredentials | None = None) -> FunctionSpec:
+    """What the runtime needs of a moto function (its layers unpacked under ``work_dir``; its role's credentials
+    from ``credentials``), once :func:`check_runnable` accepts it."""
     check_runnable(fn)
     runtime = fn.run_time or "python3.11"
     return FunctionSpec(
@@ -203,4 +204,5 @@ def function_spec(fn: Any, work_dir: Path) -> FunctionSpec:
         code_sha256=fn.code_sha_256,
         log_group=fn.logs_group_name,
         layer_paths=layer_paths(_layers(fn), runtime, work_dir / "layers"),
+        credentials=credentials.environment(fn.role, fn.function_name, fn.region) if credentials and fn.role else (),
     )
