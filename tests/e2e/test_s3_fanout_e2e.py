@@ -61,3 +61,45 @@ def test_handler_logs_reach_cloudwatch_with_lambda_report_lines(deploy_pattern):
     structured = [json.loads(m) for m in messages if m.startswith("{")]
     assert any(entry.get("message") == "indexed objects" and entry.get("indexed") == 1 for entry in structured)
     assert deployed.destroy() == {}
+
+
+def test_a_grant_removed_from_the_indexer_is_denied_and_the_event_parked_with_the_denial(deploy_pattern):
+    """With the sandbox enforcing IAM, a missing grant fails as it would on AWS: the call is denied, Lambda
+    retries, and the event lands in the failure queue naming the denied action."""
+    deployed = deploy_pattern("s3-fanout")
+    outputs = deployed.flat_outputs
+    session = deployed.session
+    iam = session.client("iam")
+    indexer = next(f for f in session.client("lambda").list_functions()["Functions"] if "Indexer" in f["FunctionName"])
+    role = indexer["Role"].rsplit("/", 1)[-1]
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+        for statement in statements:  # the grant on the records table (its only dynamodb:UpdateItem target)
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = json.dumps(statement.get("Resource"))
+            if "dynamodb:UpdateItem" in actions and "ObjectRecords" in resources:
+                statement["Action"] = [a for a in actions if a != "dynamodb:UpdateItem"] or ["dynamodb:DescribeTable"]
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+
+    session.client("s3").put_object(Bucket=outputs["BucketName"], Key="denied.txt", Body=b"x")
+    assert deployed.quiesce()
+
+    messages = session.client("sqs").receive_message(
+        QueueUrl=outputs["IndexerFailuresQueueUrl"], MaxNumberOfMessages=10
+    )["Messages"]
+    records = [json.loads(m["Body"]) for m in messages]
+    assert len(records) == 1 and records[0]["requestContext"]["approximateInvokeCount"] == 3
+    assert "AccessDenied" in json.dumps(records[0]["responsePayload"])
+    assert "dynamodb:UpdateItem" in json.dumps(records[0]["responsePayload"])
+    logs = session.client("logs")
+    group = next(
+        g["logGroupName"] for g in logs.describe_log_groups()["logGroups"] if "IndexerLogs" in g["logGroupName"]
+    )
+    logged = "\n".join(e["message"] for e in logs.filter_log_events(logGroupName=group)["events"])
+    assert "is not authorized to perform: dynamodb:UpdateItem" in logged
+    used = deployed.sandbox.permissions(session.account_id)[indexer["Role"]]
+    assert {"action": "dynamodb:UpdateItem", "decision": "denied"}.items() <= next(
+        u for u in used if u["action"] == "dynamodb:UpdateItem" and "ObjectRecords" in u["resource"]
+    ).items()
+    assert deployed.destroy() == {}
