@@ -86,6 +86,17 @@ class DeployedPattern:
         """Wait until the sandbox has no asynchronous invocation or SQS batch in flight."""
         return bool(self.sandbox.control(f"/quiesce?timeout={timeout_s}")["quiet"])
 
+    def record_permissions(self) -> Path:
+        """Write the permissions each function's role grants beside those this run used (the sandbox's record)
+        to ``docs/permissions/<slug>.md``, which the pattern's page embeds; return that file."""
+        from awspatterns.permissions import collect, write_permissions
+        from awspatterns.targets.assembly import stacks_in_order
+
+        self.quiesce()
+        stacks = [s.name for s in stacks_in_order(self.assembly_dir)]
+        record = self.sandbox.permissions(self.session.account_id)
+        return write_permissions(self.pattern.slug, collect(self.session, stacks, record))
+
     def destroy(self) -> dict[str, set[str]]:
         """Destroy the stacks; return what is left in the account that was not there before (should be empty)."""
         from awspatterns.sandbox.inventory import inventory, leftovers

@@ -21,6 +21,7 @@ def test_every_subscriber_receives_every_upload_and_nothing_is_left(deploy_patte
         assert obj["checksum"]["sha256"] == obj["sha256"], obj["key"]
         assert obj["indexer"]["deliveries"] == obj["checksum"]["deliveries"] == 1
         assert obj["audited"], obj["key"]
+    deployed.record_permissions()  # what each role was granted and what this run used, shown on the page
     assert deployed.destroy() == {}
 
 

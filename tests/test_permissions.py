@@ -1,0 +1,27 @@
+"""The granted-versus-used table: stable names, service actions told apart, gaps shown."""
+
+from __future__ import annotations
+
+from awspatterns.permissions import FunctionPermissions, _normalise, render_markdown
+
+
+def test_physical_names_accounts_and_object_keys_are_shown_stably():
+    names = {"S3Fanout-Records0BA060E0-VIISYR2SSN3G": "Records0BA060E0", "s3fanout-uploads-9tgh": "Uploads4F6EB0FD"}
+    table = "arn:aws:dynamodb:us-east-1:210000000001:table/S3Fanout-Records0BA060E0-VIISYR2SSN3G"
+    assert _normalise(table, names, "210000000001") == "arn:aws:dynamodb:us-east-1:ACCOUNT:table/<Records>"
+    obj = "arn:aws:s3:::s3fanout-uploads-9tgh/client-run/c18099c1/données.csv"
+    assert _normalise(obj, names, "210000000001") == "arn:aws:s3:::<Uploads>/*"
+
+
+def test_each_action_says_whether_the_run_used_it():
+    entry = FunctionPermissions(
+        "Indexer",
+        granted={"dynamodb:UpdateItem": {"t"}, "dynamodb:Scan": {"t"}, "logs:PutLogEvents": {"g"}},
+        used={"dynamodb:UpdateItem": {"t": "allowed"}, "s3:PutObject": {"b/*": "denied"}},
+    )
+    rows = {action: (granted, used) for action, granted, used in entry.rows()}
+    assert rows["dynamodb:UpdateItem"] == ("t", "t (allowed)")
+    assert rows["dynamodb:Scan"] == ("t", "not used in the run")
+    assert rows["logs:PutLogEvents"][1].startswith("for the Lambda service")
+    assert rows["s3:PutObject"] == ("**not granted**", "b/* (denied)")
+    assert "| `dynamodb:Scan` | t | not used in the run |" in render_markdown([entry])
