@@ -51,3 +51,5 @@ def test_a_small_sandbox_benchmark_runs_end_to_end(tmp_path):
     assert by_name["gateway-proxy-warm"]["status_codes"] == {"200": 10}
     assert by_name["invoke-cold"]["cold_starts"] == by_name["invoke-cold"]["requests"] == 5
     assert by_name["invoke-warm"]["cold_starts"] == 0
+    off = by_name["invoke-warm-enforce-off"]
+    assert off["requests"] == 10 and off["status_codes"] == {"200": 10} and off["cold_starts"] == 0

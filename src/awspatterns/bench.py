@@ -270,6 +270,12 @@ def bench_sandbox(
             scenarios += _bench_invocations(session, info, requests, concurrency)
         finally:
             control.stop(Path(state))
+    with tempfile.TemporaryDirectory(prefix="awspatterns-bench-") as state:
+        info = control.start(Path(state), enforce="off")
+        try:
+            scenarios.append(_bench_warm_without_enforcement(info.session(), requests))
+        finally:
+            control.stop(Path(state))
     if e2e_suite:
         suite = Scenario("e2e-suite", "Whole end-to-end suite (pytest -m e2e, one process)")
         began = time.monotonic()
@@ -290,7 +296,8 @@ def bench_sandbox(
     return write_results("sandbox", "sandbox", scenarios, notes, out_dir)
 
 
-def _bench_invocations(session: Any, info: Any, requests: int, concurrency: int) -> list[Scenario]:
+def _probe_functions(session: Any) -> tuple[Callable[..., str], Callable[[str], tuple[str, float | None, bool]]]:
+    """``create(name, handler)`` makes a probe function; ``invoke(name)`` returns (status, overhead ms, cold)."""
     lambda_ = session.client("lambda")
     iam = session.client("iam")
     role = iam.create_role(
@@ -330,6 +337,11 @@ def _bench_invocations(session: Any, info: Any, requests: int, concurrency: int)
         status = str(response["StatusCode"]) + ("-error" if "FunctionError" in response else "")
         return status, latency_ms - duration - init, bool(init)
 
+    return create, invoke
+
+
+def _bench_invocations(session: Any, info: Any, requests: int, concurrency: int) -> list[Scenario]:
+    create, invoke = _probe_functions(session)
     cold_count = max(5, requests // 20)
     names = iter(range(cold_count))
     for i in range(cold_count):
@@ -346,7 +358,7 @@ def _bench_invocations(session: Any, info: Any, requests: int, concurrency: int)
         lambda: invoke("bench-warm"),
         requests,
         1,
-        Scenario("invoke-warm", "Runtime overhead, warm invocation, one at a time"),
+        Scenario("invoke-warm", "Runtime overhead, warm invocation, one at a time (IAM enforcement on)"),
     )
     concurrent = run_load(
         lambda: invoke("bench-warm"),
@@ -355,6 +367,15 @@ def _bench_invocations(session: Any, info: Any, requests: int, concurrency: int)
         Scenario("invoke-warm-concurrent", f"Runtime overhead, warm, {concurrency} concurrent"),
     )
     return [cold, warm, concurrent, _bench_gateway(session, info, create("bench-proxy", "probe.proxy"), requests)]
+
+
+def _bench_warm_without_enforcement(session: Any, requests: int) -> Scenario:
+    """Warm invocation overhead in a sandbox started with ``--enforce off``, beside the default (``on``)."""
+    create, invoke = _probe_functions(session)
+    create("bench-warm")
+    invoke("bench-warm")  # the one cold start, not counted
+    scenario = Scenario("invoke-warm-enforce-off", "Runtime overhead, warm, one at a time, IAM enforcement off")
+    return run_load(lambda: invoke("bench-warm"), requests, 1, scenario)
 
 
 def _bench_gateway(session: Any, info: Any, function_arn: str, requests: int) -> Scenario:
