@@ -108,3 +108,16 @@ def drain(session, url, wait=0):
         for m in messages:
             bodies.append(json.loads(m["Body"]))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def table_with_stream(session, name="items", view="NEW_IMAGE"):
+    """A DynamoDB table with a stream of ``view`` images; returns the client and the stream's ARN."""
+    dynamodb = session.client("dynamodb")
+    table = dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": view},
+    )["TableDescription"]
+    return dynamodb, table["LatestStreamArn"]

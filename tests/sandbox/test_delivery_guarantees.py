@@ -11,7 +11,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from lambda_code import RECORDER, create_function, drain, output_queue, queue_arn
+from lambda_code import RECORDER, create_function, drain, output_queue, queue_arn, table_with_stream
 from moto.kinesis.models import kinesis_backends
 
 from awspatterns.sandbox.deliveries.async_invoke import AsyncInvoker
@@ -190,18 +190,6 @@ def handler(event, context):
         raise RuntimeError("failing until switched")
     return {}
 """
-
-
-def table_with_stream(session, name="items"):
-    dynamodb = session.client("dynamodb")
-    table = dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )["TableDescription"]
-    return dynamodb, table["LatestStreamArn"]
 
 
 def item_ids(batches):

@@ -7,6 +7,7 @@ import base64
 import json
 
 from lambda_code import create_function, drain, output_queue, queue_arn
+from lambda_code import table_with_stream as shared_table_with_stream
 
 # Records each batch in OUTPUT; fails a batch holding a "poison" item; reports "partial" items as failures.
 STREAM_HANDLER = """
@@ -29,15 +30,7 @@ def handler(event, context):
 
 
 def table_with_stream(session, name="webhooks"):
-    dynamodb = session.client("dynamodb")
-    table = dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]
-    return dynamodb, table["LatestStreamArn"]
+    return shared_table_with_stream(session, name, "NEW_AND_OLD_IMAGES")
 
 
 def records(batches):
