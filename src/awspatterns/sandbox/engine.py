@@ -16,7 +16,7 @@ from moto.awslambda.utils import get_backend as lambda_backend
 
 from awspatterns.sandbox import listeners
 from awspatterns.sandbox.cloudformation import apigateway, custom_resources, kms, lifecycle, resources
-from awspatterns.sandbox.deliveries import destinations, event_sources, eventbridge, firehose, s3, sns
+from awspatterns.sandbox.deliveries import destinations, event_sources, eventbridge, firehose, message_moves, s3, sns
 from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.async_invoke import AsyncInvocation, AsyncInvoker
 from awspatterns.sandbox.rds import aurora
@@ -42,6 +42,7 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
     s3,
     eventbridge,
     firehose,
+    message_moves,
 )
 
 #: Every moto internal the sandbox replaces, wraps or calls: (object, attribute). Canary tests check each exists.
