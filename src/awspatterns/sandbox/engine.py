@@ -16,7 +16,16 @@ from moto.awslambda.utils import get_backend as lambda_backend
 
 from awspatterns.sandbox import listeners
 from awspatterns.sandbox.cloudformation import apigateway, custom_resources, kms, lifecycle, resources
-from awspatterns.sandbox.deliveries import destinations, event_sources, eventbridge, firehose, message_moves, s3, sns
+from awspatterns.sandbox.deliveries import (
+    alarm_actions,
+    destinations,
+    event_sources,
+    eventbridge,
+    firehose,
+    message_moves,
+    s3,
+    sns,
+)
 from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.async_invoke import AsyncInvocation, AsyncInvoker
 from awspatterns.sandbox.rds import aurora
@@ -41,6 +50,7 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
     sns,
     s3,
     eventbridge,
+    alarm_actions,
     firehose,
     message_moves,
 )
