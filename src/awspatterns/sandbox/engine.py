@@ -24,6 +24,7 @@ from awspatterns.sandbox.deliveries import (
     firehose,
     message_moves,
     s3,
+    s3_records,
     sns,
 )
 from awspatterns.sandbox.deliveries.activity import Activity
@@ -49,6 +50,7 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
     event_sources,
     sns,
     s3,
+    s3_records,
     eventbridge,
     alarm_actions,
     firehose,
