@@ -17,8 +17,9 @@
   (``MaxResults`` 1 to 10, default 1), with the ``TaskHandle`` of a running one.
 * Task handles are base64-encoded JSON ``{"taskId", "sourceArn"}``, as SQS's are.
 
-Each move (the copy sent, the original deleted) is one unit of ``engine.activity``, and a running task keeps the
-component busy, so ``quiesce`` waits for a redrive and for what the moved messages then cause.
+Each step of a task (one message when paced, every message otherwise; the copy sent, then the original deleted)
+is one unit of ``engine.activity``, and a running task keeps the component busy, so ``quiesce`` waits for a
+redrive and for what the moved messages then cause.
 """
 
 from __future__ import annotations
