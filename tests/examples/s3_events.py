@@ -16,7 +16,7 @@ def s3_record(
     sequencer: str = "0A1",
     event_name: str = "ObjectCreated:Put",
 ) -> dict[str, Any]:
-    """One record of an S3 event notification (key URL-encoded as S3 sends it)."""
+    """One record of an S3 event notification, every field S3 sends (key URL-encoded as S3 sends it)."""
     obj: dict[str, Any] = {"key": quote_plus(key), "size": size, "eTag": "abc", "sequencer": sequencer}
     if version_id:
         obj["versionId"] = version_id
@@ -26,9 +26,17 @@ def s3_record(
         "awsRegion": "us-east-1",
         "eventTime": "2026-11-28T12:00:00.000Z",
         "eventName": event_name,
+        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "203.0.113.7"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG"},
         "s3": {
             "s3SchemaVersion": "1.0",
-            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+            "configurationId": "notification-1",
+            "bucket": {
+                "name": bucket,
+                "ownerIdentity": {"principalId": "A3I5XTEXAMAI3E"},
+                "arn": f"arn:aws:s3:::{bucket}",
+            },
             "object": obj,
         },
     }
@@ -49,6 +57,11 @@ TEST_EVENT = json.dumps(
         "HostId": "h",
     }
 )
+
+
+def s3_event(*records: dict[str, Any]) -> dict[str, Any]:
+    """The event S3 sends to a Lambda function it invokes (asynchronously): the notification itself."""
+    return {"Records": list(records)}
 
 
 def sns_event(*messages: str) -> dict[str, Any]:

@@ -16,7 +16,17 @@ from moto.awslambda.utils import get_backend as lambda_backend
 
 from awspatterns.sandbox import listeners
 from awspatterns.sandbox.cloudformation import apigateway, custom_resources, kms, lifecycle, resources
-from awspatterns.sandbox.deliveries import destinations, event_sources, eventbridge, firehose, s3, sns
+from awspatterns.sandbox.deliveries import (
+    alarm_actions,
+    destinations,
+    event_sources,
+    eventbridge,
+    firehose,
+    message_moves,
+    s3,
+    s3_records,
+    sns,
+)
 from awspatterns.sandbox.deliveries.activity import Activity
 from awspatterns.sandbox.deliveries.async_invoke import AsyncInvocation, AsyncInvoker
 from awspatterns.sandbox.iam import enforcement
@@ -44,9 +54,12 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
     sns,
     s3,
     s3_presigned,
+    s3_records,
     eventbridge,
+    alarm_actions,
     firehose,
     enforcement,
+    message_moves,
 )
 
 #: Every moto internal the sandbox replaces, wraps or calls: (object, attribute). Canary tests check each exists.
