@@ -94,3 +94,13 @@ def test_unbalanced_markers_are_reported(tmp_path: Path):
     path.write_text("# --8<-- [end:a]\n")
     with pytest.raises(SnippetError, match="never started"):
         sections(path)
+
+
+@pytest.mark.parametrize("pattern", load_catalog(), ids=lambda p: p.slug)
+def test_every_page_shows_its_permissions_granted_and_used(pattern):
+    """The end-to-end run writes the table (DeployedPattern.record_permissions); the page embeds it."""
+    page = (REPO_ROOT / "docs" / "patterns" / f"{pattern.slug}.md").read_text()
+    assert f'--8<-- "docs/permissions/{pattern.slug}.md"' in page
+    assert (REPO_ROOT / "docs" / "permissions" / f"{pattern.slug}.md").is_file()
+    e2e = (REPO_ROOT / "tests" / "e2e" / f"test_{pattern.slug.replace('-', '_')}_e2e.py").read_text()
+    assert "record_permissions()" in e2e

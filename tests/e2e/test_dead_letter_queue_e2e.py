@@ -48,6 +48,7 @@ def test_the_story_parks_every_failure_and_a_redrive_records_each_fixed_order_on
     assert {k for k, v in by_id.items() if v["recorded_by"] == "replay"} == unaccepted
     assert queue_depth(sqs, outputs["FailuresQueueUrl"]) == 2  # only the malformed ones, once each
     assert queue_depth(sqs, outputs["ReplayQueueUrl"]) == 0
+    deployed.record_permissions()  # what each role was granted and what this run used, shown on the page
     assert deployed.destroy() == {}
 
 

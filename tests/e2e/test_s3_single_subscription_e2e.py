@@ -40,6 +40,7 @@ def test_every_upload_is_recorded_once_or_parked_with_its_error(deploy_pattern):
     assert direct["error_type"] == "InvalidDocument"
     assert (direct["attempts"], direct["condition"]) == (3, "RetriesExhausted")  # the first attempt and two retries
     assert deployed.quiesce()
+    deployed.record_permissions()  # what each role was granted and what this run used, shown on the page
     assert deployed.destroy() == {}
 
 
