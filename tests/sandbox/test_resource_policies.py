@@ -243,11 +243,11 @@ def test_s3_notifications_to_a_queue_that_admits_the_bucket_are_validated_and_de
     assert [e["Records"][0]["s3"]["object"]["key"] for e in drain(root, url)] == ["in.txt"]
 
 
-@pytest.mark.parametrize("source", [None, "arn:aws:s3:::some-other-bucket"])
-def test_s3_notifications_to_a_queue_that_does_not_admit_the_bucket_fail_validation(root, bucket, source):
+@pytest.mark.parametrize("grant", [None, ("s3", "arn:aws:s3:::some-other-bucket"), ("sns", "the bucket")])
+def test_s3_notifications_to_a_queue_that_does_not_admit_the_bucket_fail_validation(root, bucket, grant):
     url = output_queue(root, "events")
-    if source:
-        admit(root, url, "s3", source)
+    if grant:  # a statement for another bucket, or for another service
+        admit(root, url, grant[0], f"arn:aws:s3:::{bucket}" if grant[1] == "the bucket" else grant[1])
     error = denied(
         lambda: root.client("s3").put_bucket_notification_configuration(
             Bucket=bucket,
