@@ -121,3 +121,43 @@ def table_with_stream(session, name="items", view="NEW_IMAGE"):
         StreamSpecification={"StreamEnabled": True, "StreamViewType": view},
     )["TableDescription"]
     return dynamodb, table["LatestStreamArn"]
+
+
+def admit(session, destination: str, service: str, source_arn: str) -> None:
+    """Add to ``destination``'s resource policy the statement AWS requires before ``service`` (``sns``, ``s3``,
+    ``events``) delivers to it for ``source_arn``: a queue policy, topic policy or function permission. Test set-ups
+    call it where they create by API what a template would have granted (the sandbox refuses the delivery
+    otherwise, as AWS does)."""
+    principal = f"{service}.amazonaws.com"
+    if destination.startswith("arn:aws:lambda:") or not destination.startswith(("arn:", "http")):
+        session.client("lambda").add_permission(
+            FunctionName=destination,
+            StatementId=f"{service}-{abs(hash(source_arn))}",
+            Action="lambda:InvokeFunction",
+            Principal=principal,
+            SourceArn=source_arn,
+        )
+        return
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": principal},
+        "Resource": destination,
+        "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}},
+    }
+    if destination.startswith("arn:aws:sns:"):
+        sns = session.client("sns")
+        policy = json.loads(sns.get_topic_attributes(TopicArn=destination)["Attributes"]["Policy"])
+        policy["Statement"].append({**statement, "Action": "sns:Publish"})
+        sns.set_topic_attributes(TopicArn=destination, AttributeName="Policy", AttributeValue=json.dumps(policy))
+        return
+    sqs = session.client("sqs")
+    url = (
+        destination
+        if destination.startswith("http")
+        else sqs.get_queue_url(QueueName=destination.split(":")[-1])["QueueUrl"]
+    )
+    arn = queue_arn(session, url)
+    current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {}).get("Policy")
+    policy = json.loads(current) if current else {"Version": "2012-10-17", "Statement": []}
+    policy["Statement"].append({**statement, "Resource": arn, "Action": "sqs:SendMessage"})
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})

@@ -11,7 +11,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from lambda_code import RECORDER, create_function, drain, output_queue, queue_arn, table_with_stream
+from lambda_code import RECORDER, admit, create_function, drain, output_queue, queue_arn, table_with_stream
 from moto.kinesis.models import kinesis_backends
 
 from awspatterns.sandbox.deliveries.async_invoke import AsyncInvoker
@@ -336,6 +336,7 @@ def test_sns_delivers_every_message_to_a_queue_subscription(account, quiesce):
     queue = output_queue(account, "subscriber")
     sns = account.client("sns")
     topic = sns.create_topic(Name="events")["TopicArn"]
+    admit(account, queue, "sns", topic)  # AWS delivers only to queues whose policy admits the topic
     sns.subscribe(
         TopicArn=topic, Protocol="sqs", Endpoint=queue_arn(account, queue), Attributes={"RawMessageDelivery": "true"}
     )
@@ -356,6 +357,7 @@ def test_a_failing_sns_subscriber_is_retried_then_its_event_reaches_the_on_failu
     )
     sns = account.client("sns")
     topic = sns.create_topic(Name="events")["TopicArn"]
+    admit(account, function, "sns", topic)  # AWS invokes only functions whose policy admits the topic
     sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function)
     sns.publish(TopicArn=topic, Message="fail")  # the handler raises for it
     assert quiesce()
@@ -379,6 +381,7 @@ def test_a_failing_s3_notified_function_is_retried_then_its_event_reaches_the_on
     s3 = account.client("s3")
     bucket = f"uploads-{account.account_id}"
     s3.create_bucket(Bucket=bucket)
+    admit(account, function, "s3", f"arn:aws:s3:::{bucket}")  # AWS validates that the function admits S3
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={

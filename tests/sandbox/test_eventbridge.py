@@ -10,14 +10,17 @@ import random
 import re
 
 import pytest
-from lambda_code import RECORDER, create_function, drain, output_queue, queue_arn
+from lambda_code import RECORDER, admit, create_function, drain, output_queue, queue_arn
 
 _accounts = itertools.count(random.randint(6 * 10**11, 7 * 10**11))
 
 
 def rule_to(session, targets, pattern=None, bus="default", name="rule"):
     events = session.client("events")
-    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern or {"source": ["orders"]}))
+    rule = events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern or {"source": ["orders"]}))
+    for target in targets:  # AWS delivers only to functions, queues and topics whose policy admits the rule
+        if target["Arn"].split(":")[2] in ("lambda", "sqs", "sns"):
+            admit(session, target["Arn"], "events", rule["RuleArn"])
     events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
 
 
@@ -51,6 +54,7 @@ def test_input_input_path_and_transformer_shape_what_sqs_and_sns_targets_receive
     constant, path, transformed, via_topic = (output_queue(account, n) for n in ("constant", "path", "tx", "topic"))
     sns = account.client("sns")
     topic = sns.create_topic(Name="orders")["TopicArn"]
+    admit(account, via_topic, "sns", topic)  # AWS delivers only to queues whose policy admits the topic
     sns.subscribe(
         TopicArn=topic,
         Protocol="sqs",

@@ -347,3 +347,28 @@ def test_iam_groups_keep_their_users_and_policies_where_the_sandbox_reads_them()
         group = backend.groups["g"]
         assert backend.users["u"] in group.users and group.policies == {"inline": document}
         assert group.managed_policies == {}
+
+
+def test_moto_still_maps_buckets_to_accounts_and_keeps_lambda_permission_principals_as_given():
+    """Read by iam/resource_policies.py (a bucket's owner) and parsed by iam/policies.py (a bare account id)."""
+    from moto.awslambda.policy import Policy as LambdaPolicy
+    from moto.s3.models import s3_backends
+
+    assert isinstance(s3_backends.bucket_accounts, dict)
+    parent = type("Fn", (), {"function_arn": "arn:aws:lambda:us-east-1:000000000102:function:f"})()
+    policy = LambdaPolicy(parent)
+    statement, _ = policy.add_statement(
+        '{"StatementId": "x", "Action": "lambda:InvokeFunction", "Principal": "111111111111"}'
+    )
+    assert statement["Principal"] == "111111111111"
+    assert statement["Resource"] == "arn:aws:lambda:us-east-1:000000000102:function:f"
+
+
+def test_moto_sets_a_topic_policy_only_under_its_snake_case_attribute():
+    """cloudformation/policies.py sets ``policy``: moto's ``set_topic_attribute`` is a bare ``setattr``."""
+    from moto.sns.models import sns_backends
+
+    backend = sns_backends["000000000103"]["us-east-1"]
+    topic = backend.create_topic("canary")
+    backend.set_topic_attribute(topic.arn, "policy", '{"Statement": [{"Sid": "x"}]}')
+    assert topic._policy_json == {"Statement": [{"Sid": "x"}]}

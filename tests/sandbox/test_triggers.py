@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from lambda_code import RECORDER, create_function, drain, output_queue, queue_arn
+from lambda_code import RECORDER, admit, create_function, drain, output_queue, queue_arn
 
 
 def source_queue(session, visibility=1, max_receive=2):
@@ -148,6 +148,7 @@ def test_sns_invokes_lambda_asynchronously_with_the_real_topic_subject_and_attri
     function = create_function(account, "subscriber", RECORDER, environment={"OUTPUT": output})
     sns = account.client("sns")
     topic = sns.create_topic(Name="events")["TopicArn"]
+    admit(account, function, "sns", topic)  # AWS invokes only functions whose policy admits the topic
     subscription = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function)["SubscriptionArn"]
     sns.publish(
         TopicArn=topic,
@@ -172,6 +173,7 @@ def test_s3_events_carry_sequencer_and_version_id(account, quiesce):
     s3.create_bucket(Bucket=f"bucket-{account.account_id}")
     bucket = f"bucket-{account.account_id}"
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    admit(account, url, "s3", f"arn:aws:s3:::{bucket}")  # AWS validates that the queue admits S3 for the bucket
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]},

@@ -56,7 +56,9 @@ class SnsTopicPolicy(SandboxModel, CloudFormationModel):
         properties = cloudformation_json["Properties"]
         backend = sns_backends[account_id][region_name]
         for arn in properties["Topics"]:
-            backend.set_topic_attribute(arn, "Policy", policy_json(properties["PolicyDocument"]))
+            # moto's attribute is the snake-case name its API handler derives; "Policy" set a stray attribute and
+            # left the topic's default policy in place
+            backend.set_topic_attribute(arn, "policy", policy_json(properties["PolicyDocument"]))
         return cls(resource_name, properties, account_id, region_name)
 
     def _delete(self) -> None:

@@ -1,6 +1,8 @@
 """EventBridge delivery as AWS does it: rules send matching events to Lambda (asynchronously), SQS, SNS, log groups
 and other event buses, in this or another account, where the receiving bus's resource policy must admit the
-sender. A target that cannot be reached sends the event to the target's dead-letter queue. CloudWatch alarms
+sender, and a Lambda, SQS or SNS target's resource policy must admit ``events.amazonaws.com`` for the rule (its
+encrypted queue's or topic's key policy too). A target that cannot be reached, or refuses, sends the event to the
+target's dead-letter queue (``ERROR_CODE`` ``NO_PERMISSIONS`` for a refusal). CloudWatch alarms
 emit ``CloudWatch Alarm State Change`` events to their account's default bus.
 
 moto 5.2.5 raised ``NotImplementedError`` for Lambda and SNS targets (``PutEvents`` answered HTTP 500), rebuilt
@@ -28,6 +30,7 @@ from moto.logs.models import logs_backends
 from moto.sqs.models import sqs_backends
 
 from awspatterns.sandbox.arns import Arn
+from awspatterns.sandbox.iam.services import admitted
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.subsystem import Engine, Patched, Reads
 
@@ -56,6 +59,11 @@ READS: Reads = (
 MAX_BUS_HOPS = 5
 
 Deliver = Callable[[str, str, str, str], None]
+#: ``admit(action, target ARN, rule ARN, rule account)``: whether the target's policy admits EventBridge.
+Admit = Callable[[str, str, str, str], bool]
+
+EVENTS = "events.amazonaws.com"
+TARGET_ACTIONS = {"lambda": "lambda:InvokeFunction", "sqs": "sqs:SendMessage", "sns": "sns:Publish"}
 
 
 class DeliveryFailed(Exception):
@@ -117,14 +125,19 @@ def bus_admits(bus: Any, sender_account: str) -> bool:
 
 def install(engine: Engine) -> None:
     """Route rule deliveries and alarm state changes through an :class:`EventRouter`."""
-    EventRouter(engine.deliver).install()
+
+    def admit(action: str, target: str, rule: str, account: str) -> bool:
+        return admitted(engine, EVENTS, action, target, rule, account, missing_ok=True)
+
+    EventRouter(engine.deliver, admit).install()
 
 
 class EventRouter:
     """Routes events from buses to targets; installed into moto by :meth:`install`."""
 
-    def __init__(self, deliver: Deliver) -> None:
+    def __init__(self, deliver: Deliver, admit: Admit | None = None) -> None:
         self._deliver = deliver
+        self._admit = admit or (lambda action, target, rule, account: True)
 
     def install(self) -> None:
         """Replace moto's rule delivery and make alarms emit state-change events."""
@@ -163,7 +176,9 @@ class EventRouter:
             self.put_on_bus(account, region, parsed.name, event, sender=rule.account_id, hops=hops + 1)
             return
         payload = _payload(target, event, rule)
-        if service in {"lambda", "sqs", "sns"}:
+        if service in TARGET_ACTIONS:
+            if not self._admit(TARGET_ACTIONS[service], arn, rule.arn, rule.account_id):
+                raise DeliveryFailed("NO_PERMISSIONS", f"the resource policy of {arn} does not admit {EVENTS}")
             self._deliver(rule.account_id, rule.region_name, arn, payload)
         elif service == "logs":
             logs = logs_backends[account][region]

@@ -63,6 +63,8 @@ class Context:
     """The condition keys of one request (names compared case-insensitively)."""
 
     values: dict[str, str | list[str]] = field(default_factory=dict)
+    #: Keys known to be absent from this request (a service principal's request lacks the caller's keys).
+    absent: frozenset[str] = ABSENT_KEYS
 
     @classmethod
     def of(cls, **values: str | list[str]) -> Context:
@@ -88,7 +90,7 @@ class Context:
         if key in self.values:
             value = self.values[key]
             return value if isinstance(value, list) else [value]
-        if key in ABSENT_KEYS:
+        if key in self.absent:
             return None
         raise Unevaluable(clause, "the sandbox does not know this key's value")
 

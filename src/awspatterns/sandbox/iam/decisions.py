@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from awspatterns.sandbox.iam.evaluation import NO_ALLOW, Verdict
+from awspatterns.sandbox.iam.evaluation import IDENTITY, NO_ALLOW, Verdict
 from awspatterns.sandbox.iam.principals import Principal
 from awspatterns.sandbox.iam.requests import Check
 
@@ -36,7 +36,7 @@ ENTRY_LIMIT = 10_000
 def log_denial(principal: Principal, check: Check, verdict: Verdict, policies: Sequence[str], soft: bool) -> None:
     """Log a denial (``soft``: a call that would be denied and was let through) with what decided it."""
     why = verdict.explain()
-    if verdict.reason == NO_ALLOW:
+    if verdict.reason == NO_ALLOW and verdict.kind == IDENTITY:
         why += f" (policies: {', '.join(policies)})" if policies else f" ({principal.identity_arn} has no policies)"
     outcome = "would deny (soft mode: allowed)" if soft else "denied"
     log.warning("IAM %s %s %s on %s: %s", outcome, principal.arn, check.action, check.resource, why)

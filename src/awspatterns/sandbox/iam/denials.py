@@ -5,7 +5,8 @@ policy allows the dynamodb:PutItem action``.
 
 Services word it slightly differently: SQS lower-cases the action (``sqs:sendmessage``), SNS upper-cases the
 prefix (``SNS:Publish``), S3 quotes the resource; an action authorized without a resource names none. An explicit
-Deny in a managed policy names the policy's ARN.
+Deny in a managed policy names the policy's ARN; a refusal by a bucket, queue, topic, function or key policy says
+``resource-based``.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ def denial_message(principal_arn: str, check: Check, verdict: Verdict, service: 
         head += f" on resource: {resource}"
     if verdict.explicit:
         named = f": {verdict.policy.arn}" if verdict.policy is not None and verdict.policy.arn else ""
-        return f"{head} with an explicit deny in an identity-based policy{named}"
-    return f"{head} because no identity-based policy allows the {action} action"
+        return f"{head} with an explicit deny in a{'n' if verdict.kind[0] == 'i' else ''} {verdict.kind} policy{named}"
+    return f"{head} because no {verdict.kind} policy allows the {action} action"
 
 
 def _protocol_default(response: Any) -> tuple[str, int]:

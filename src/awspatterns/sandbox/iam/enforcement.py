@@ -1,5 +1,6 @@
 """The IAM subsystem: every request to the sandbox's AWS endpoint is evaluated against its caller's identity
-policies, and denied (``on``), let through but logged (``soft``) or neither (``off``), per
+policies and the policy of the resource it addresses (bucket, queue, topic, function, key), combined as AWS does
+(:mod:`authorization`), and denied (``on``), let through but logged (``soft``) or neither (``off``), per
 ``engine.settings.enforce``.
 
 moto's own access control (``settings.INITIAL_NO_AUTH_ACTION_COUNT``) is left off: it rejects unknown access keys
@@ -7,7 +8,9 @@ moto's own access control (``settings.INITIAL_NO_AUTH_ACTION_COUNT``) is left of
 with IAM's XML error. Instead two hooks of moto's run the sandbox's evaluation: ``BaseResponse.call_action``
 (every service but S3, before the operation runs) and S3's ``_authenticate_and_authorize_s3_action`` (called by
 moto's S3 handlers with the bucket and key). Root callers (placeholder credentials) are let through at the cost
-of parsing one header and one dict lookup.
+of parsing one header and one dict lookup, except for requests to a service whose resources carry policies:
+those are looked up, because a resource policy's Deny (or a key policy that does not admit it) stops the root user
+too.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from moto.core.responses import BaseResponse
 from moto.iam import utils as iam_utils
 from moto.utilities.utils import get_partition
 
-from awspatterns.sandbox.iam import managed, resources
+from awspatterns.sandbox.iam import managed, resource_policies, resources
+from awspatterns.sandbox.iam.authorization import ROOT_IDENTITY, combine
 from awspatterns.sandbox.iam.conditions import Context
 from awspatterns.sandbox.iam.credentials import MOTO_CALLS
 from awspatterns.sandbox.iam.decisions import ALLOWED, DENIED, SOFT_DENIED, PermissionRecord, log_denial
@@ -31,11 +35,12 @@ from awspatterns.sandbox.iam.evaluation import evaluate
 from awspatterns.sandbox.iam.policies import PolicyCache
 from awspatterns.sandbox.iam.principals import Principal, Principals
 from awspatterns.sandbox.iam.requests import SIGNING_TO_IAM, Check, Request, credentials_of
+from awspatterns.sandbox.iam.resource_policies import POLICY_SERVICES, ResourcePolicies
 from awspatterns.sandbox.iam.s3 import s3_checks
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.subsystem import Engine, Patched
 
-__all__ = ["PATCHED", "Enforcer", "install", "resource_account"]
+__all__ = ["PATCHED", "READS", "Enforcer", "install", "resource_account"]
 
 log = logging.getLogger("awspatterns.sandbox.iam")
 
@@ -52,6 +57,9 @@ PATCHED: Patched = (
     *managed.PATCHED,
 )
 
+#: The moto state read without patching it (checked by the canary tests): where resource policies live.
+READS = resource_policies.READS
+
 
 class Enforcer:
     """Evaluates requests and keeps the record of decisions (``engine.iam`` on the server)."""
@@ -62,6 +70,7 @@ class Enforcer:
         self.principals = Principals()
         self.policies = PolicyCache()
         self.record = PermissionRecord()
+        self.resource_policies = ResourcePolicies()
 
     def caller(self, response: Any) -> tuple[Principal, str | None]:
         """The principal of moto's current request, and the signing name of its credentials."""
@@ -70,15 +79,17 @@ class Enforcer:
         return self.principals.identify(access_key, response.current_account, partition), signing_name
 
     def decide(self, principal: Principal, checks: list[Check], service: str, region: str, account: str) -> str | None:
-        """Evaluate every check for ``principal`` in a request to ``account``; record and log the outcome. Returns
-        AWS's message for the first denied check, or ``None`` when all are allowed."""
-        sources = self.principals.policies_of(principal)
+        """Evaluate every check for ``principal`` in a request to ``account`` against its identity policies and the
+        resource's policy; record and log the outcome. Returns AWS's message for the first denied check, or ``None``
+        when all are allowed."""
+        sources = [] if principal.is_root else self.principals.policies_of(principal)
         parsed = [self.policies.parse(source) for source in sources]
+        kinds = {"root": "Account", "assumed-role": "AssumedRole"}
         context = Context.of(
             **{
                 "aws:PrincipalAccount": principal.account,
                 "aws:PrincipalArn": principal.identity_arn,
-                "aws:PrincipalType": "AssumedRole" if principal.kind == "assumed-role" else "User",
+                "aws:PrincipalType": kinds.get(principal.kind, "User"),
                 "aws:RequestedRegion": region,
                 **({"aws:username": principal.name} if principal.kind == "user" else {}),
                 **({"kms:CallerAccount": principal.account} if service == "kms" else {}),
@@ -86,13 +97,23 @@ class Enforcer:
         )
         denied: str | None = None
         for check in checks:
-            resource_account(context, check, account)
-            verdict = evaluate(parsed, check.action, check.resource, context)
+            found = self.resource_policies.find(check.action.partition(":")[0], check.resource, account)
+            resource_account(context, check, found.owner if found is not None else account)
+            identity = ROOT_IDENTITY if principal.is_root else evaluate(parsed, check.action, check.resource, context)
+            resource = None
+            if found is not None and found.source is not None:
+                policy = self.policies.parse(found.source)
+                resource = evaluate([policy], check.action, check.resource, context, caller=principal)
+            owner = str(context.values["aws:resourceaccount"])
+            key_policy = found is not None and check.action.startswith("kms:")
+            verdict = combine(identity, resource, principal.account == owner, key_policy)
             if verdict.allowed:
-                self.record.add(principal, check, ALLOWED)
+                if not principal.is_root:
+                    self.record.add(principal, check, ALLOWED)
                 continue
             soft = self.mode == "soft"
-            self.record.add(principal, check, SOFT_DENIED if soft else DENIED)
+            if not principal.is_root:
+                self.record.add(principal, check, SOFT_DENIED if soft else DENIED)
             log_denial(principal, check, verdict, [source.name for source in sources], soft)
             denied = denied or denial_message(principal.arn, check, verdict, service)
             if not soft:
@@ -119,9 +140,9 @@ def resource_account(context: Context, check: Check, request_account: str) -> No
 def _call_action(enforcer: Enforcer, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def call_action(response: Any) -> Any:
         principal, signing_name = enforcer.caller(response)
-        if principal.is_root:
-            return original(response)
         service = SIGNING_TO_IAM.get(signing_name or "", signing_name or response.service_name)
+        if principal.is_root and service not in POLICY_SERVICES:
+            return original(response)
         # moto's base class reads the operation from the protocol (a few services override it with their own names)
         operation = BaseResponse._get_action(response) or response._get_action() or ""
         if (service, operation) == ("sts", "GetCallerIdentity"):
@@ -143,8 +164,6 @@ def _call_action(enforcer: Enforcer, original: Callable[[Any], Any]) -> Callable
 def _s3_authorize(enforcer: Enforcer) -> Callable[..., None]:
     def authorize(response: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
         principal, _ = enforcer.caller(response)
-        if principal.is_root:
-            return
         body = getattr(response, "body", None) if response.method == "POST" else None
         checks = s3_checks(
             response.method,

@@ -59,6 +59,10 @@ class Statement:
     conditions: tuple[ConditionClause, ...]
     #: Why the sandbox cannot evaluate this statement (a malformed element), or ``None``.
     problem: str | None = None
+    #: A resource policy's ``Principal`` (or ``NotPrincipal`` when ``not_principal``) as ``(kind, value)`` pairs:
+    #: ``("*", "*")``, ``("AWS", arn or account)``, ``("Service", name)``; ``None`` in identity policies.
+    principals: tuple[tuple[str, str], ...] | None = None
+    not_principal: bool = False
 
     @property
     def label(self) -> str:
@@ -84,10 +88,20 @@ def _strings(value: Any) -> list[str]:
     return [json.dumps(v) if isinstance(v, bool) else str(v) for v in items]
 
 
+def _principals(value: Any) -> tuple[tuple[str, str], ...]:
+    if value == "*":
+        return (("*", "*"),)
+    if isinstance(value, str):  # moto keeps a Lambda permission's account principal as given (AWS writes it out)
+        return (("Service" if value.endswith(".amazonaws.com") else "AWS", value),)
+    if not isinstance(value, dict):
+        raise ValueError('a Principal is "*" or an object')
+    return tuple((str(kind), v) for kind, values in value.items() for v in _strings(values))
+
+
 def _load(document: Any) -> dict[str, Any]:
     if isinstance(document, dict):
         return document
-    text = str(document)
+    text = document.decode("utf-8") if isinstance(document, bytes) else str(document)
     try:
         loaded = json.loads(text)
     except ValueError:
@@ -121,6 +135,14 @@ def _statement(index: int, raw: Any) -> Statement:
             clauses.append(ConditionClause(operator, base, qualifier, if_exists, key, tuple(_strings(values))))
     if actions is None:
         problem = problem or "statement without Action or NotAction"
+    not_principal = "Principal" not in raw and "NotPrincipal" in raw
+    principal_value = raw.get("NotPrincipal" if not_principal else "Principal")
+    principals = None
+    if principal_value is not None:
+        try:
+            principals = _principals(principal_value)
+        except ValueError as error:
+            problem, principals = problem or str(error), ()
     return Statement(
         index,
         str(sid) if sid is not None else None,
@@ -132,6 +154,8 @@ def _statement(index: int, raw: Any) -> Statement:
         not_resource,
         tuple(clauses),
         problem,
+        principals,
+        not_principal,
     )
 
 

@@ -32,7 +32,7 @@ PLACEHOLDER_ACCESS_KEY = "sandbox"
 class Principal:
     """The caller of a request, as AWS names it in an access denied message."""
 
-    #: ``root``, ``user`` or ``assumed-role``.
+    #: ``root``, ``user``, ``assumed-role``, or ``service`` (an AWS service delivering for a resource).
     kind: str
     account: str
     partition: str
@@ -48,6 +48,11 @@ class Principal:
         """The root user of ``account``: allowed everything by identity policies."""
         arn = f"arn:{partition}:iam::{account}:root"
         return cls("root", account, partition, arn, arn)
+
+    @classmethod
+    def service(cls, name: str, partition: str = "aws") -> Principal:
+        """An AWS service principal (``sns.amazonaws.com``): only resource policies can admit it."""
+        return cls("service", "", partition, name, name, name)
 
     @property
     def is_root(self) -> bool:
