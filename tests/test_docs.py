@@ -6,6 +6,8 @@ import html
 import re
 from pathlib import Path
 
+import pytest
+
 from awspatterns import REPO_ROOT
 from awspatterns.catalog import load_catalog
 
@@ -38,8 +40,9 @@ def test_pattern_page_embeds_the_files_themselves(site):
     assert "--8<--" not in page
 
 
-def test_pattern_page_follows_the_outline(site):
-    page = (site / "patterns" / "s3-fanout" / "index.html").read_text()
+@pytest.mark.parametrize("slug", [p.slug for p in load_catalog()])
+def test_every_pattern_page_follows_the_outline_and_shows_its_diagram(site, slug):
+    page = (site / "patterns" / slug / "index.html").read_text()
     headings = re.findall(r'<h2 id="([^"]+)"', page)
     assert headings == [
         "problem",
@@ -52,7 +55,8 @@ def test_pattern_page_follows_the_outline(site):
         "limits",
         "related-patterns",
     ]
-    assert '<img alt="s3-fanout architecture' in page and "assets/diagrams/s3-fanout.svg" in page
+    assert f'<img alt="{slug} architecture' in page and f"assets/diagrams/{slug}.svg" in page
+    assert "--8<--" not in page
 
 
 def test_site_is_offline_safe(site):

@@ -6,7 +6,6 @@ The end-to-end tests, which deploy the app into a sandbox account, are in tests/
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import replace
 from typing import Any
@@ -395,21 +394,3 @@ def test_the_replayer_parks_malformed_records_again_with_their_error(aws, replay
     assert parked["Body"] == body
     assert parked["MessageAttributes"]["ReplayErrorType"]["StringValue"] == "ValidationError"
     assert recorded(aws) == {}
-
-
-# ---------------------------------------------------------------- the page
-def test_the_page_follows_the_catalog_outline_and_shows_the_diagram(site):
-    page = (site / "patterns" / SLUG / "index.html").read_text()
-    assert re.findall(r'<h2 id="([^"]+)"', page) == [
-        "problem",
-        "solution",
-        "how-it-works",
-        "run-it",
-        "issues-and-considerations",
-        "when-to-use-it-and-when-not",
-        "cost",
-        "limits",
-        "related-patterns",
-    ]
-    assert f'<img alt="{SLUG} architecture' in page and f"assets/diagrams/{SLUG}.svg" in page
-    assert "--8<--" not in page
