@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.sqs.responses import SQSResponse
 
-from awspatterns.sandbox.deliveries import message_moves
+from awspatterns.sandbox.deliveries import message_move_tasks, message_moves
 
 
 def arn_of(sqs, url):
@@ -100,7 +100,7 @@ def test_without_a_destination_messages_return_to_the_queue_that_dead_lettered_t
         assert message["MessageId"] != parked[message["Body"]]  # a new message ...
         assert message["Attributes"]["ApproximateReceiveCount"] == "1"  # ... never received before (this drain)
         assert message["MessageAttributes"] == {"kind": {"StringValue": "order", "DataType": "String"}}
-    assert message_moves.decode_task_handle(handle)[1] == arn_of(sqs, dlq)
+    assert message_move_tasks.decode_task_handle(handle)[1] == arn_of(sqs, dlq)
 
 
 def drain_peek(sqs, url):
@@ -314,13 +314,13 @@ def test_task_handles_are_checked(sqs):
         "Value for parameter TaskHandle is invalid.",
         400,
     )
-    unknown = message_moves.encode_task_handle("10f57157-fc38-4da9-a113-4de7e12d05aa", arn_of(sqs, dlq))
+    unknown = message_move_tasks.encode_task_handle("10f57157-fc38-4da9-a113-4de7e12d05aa", arn_of(sqs, dlq))
     assert error_of(sqs.cancel_message_move_task, TaskHandle=unknown) == (
         "ResourceNotFoundException",
         "Task does not exist.",
         404,
     )
-    gone = message_moves.encode_task_handle("10f57157-fc38-4da9-a113-4de7e12d05aa", arn_of(sqs, dlq) + "-gone")
+    gone = message_move_tasks.encode_task_handle("10f57157-fc38-4da9-a113-4de7e12d05aa", arn_of(sqs, dlq) + "-gone")
     assert error_of(sqs.cancel_message_move_task, TaskHandle=gone)[:2] == (
         "ResourceNotFoundException",
         "The resource that you specified for the SourceArn parameter doesn't exist.",

@@ -24,40 +24,34 @@ redrive and for what the moved messages then cause.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
-import json
 import logging
 import threading
-import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from moto.core.responses import ActionResult
-from moto.sqs.exceptions import SQSException
 from moto.sqs.models import Message, Queue, SQSBackend, sqs_backends
 from moto.sqs.responses import SQSResponse
 
 from awspatterns.sandbox.arns import Arn
 from awspatterns.sandbox.deliveries.activity import Activity
+from awspatterns.sandbox.deliveries.message_move_tasks import (
+    MAX_RATE,
+    MAX_RESULTS,
+    NON_EXISTENT_QUEUE,
+    MoveTask,
+    MoveTaskError,
+    decode_task_handle,
+    invalid,
+    not_found,
+    parse_queue_arn,
+    queue_of,
+)
 from awspatterns.sandbox.patching import add, replace
 from awspatterns.sandbox.subsystem import Engine, Patched, Reads, fields
 
-__all__ = [
-    "ADDED",
-    "MAX_RATE",
-    "PATCHED",
-    "READS",
-    "MessageMoves",
-    "MoveTask",
-    "MoveTaskError",
-    "decode_task_handle",
-    "encode_task_handle",
-    "install",
-]
+__all__ = ["ADDED", "PATCHED", "READS", "MessageMoves", "install"]
 
 log = logging.getLogger("awspatterns.sandbox.deliveries.message_moves")
 
@@ -90,119 +84,6 @@ READS: Reads = (
     ),
     *fields(Message, "id", "body", "message_attributes", "group_id", "visible", "approximate_receive_count"),
 )
-
-#: The highest ``MaxNumberOfMessagesPerSecond`` SQS accepts.
-MAX_RATE = 500
-#: How many tasks per source queue ``ListMessageMoveTasks`` can return.
-MAX_RESULTS = 10
-NON_EXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
-
-
-class MoveTaskError(SQSException):
-    """An error answer of the move task API, with SQS's code, message and HTTP status."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(code, message)
-        self.status = status
-
-
-def _invalid(message: str) -> MoveTaskError:
-    return MoveTaskError("InvalidParameterValue", message)
-
-
-def _not_found(message: str) -> MoveTaskError:
-    return MoveTaskError("ResourceNotFoundException", message, status=404)
-
-
-def encode_task_handle(task_id: str, source_arn: str) -> str:
-    """A task handle as SQS makes one: base64 of ``{"taskId":...,"sourceArn":...}``."""
-    document = json.dumps({"taskId": task_id, "sourceArn": source_arn}, separators=(",", ":"))
-    return base64.b64encode(document.encode()).decode()
-
-
-def decode_task_handle(handle: str) -> tuple[str, str]:
-    """The task id and source ARN in a task handle.
-
-    Raises:
-        MoveTaskError: the handle is not one SQS gave out (``InvalidParameterValue``).
-    """
-    try:
-        document = json.loads(base64.b64decode(handle, validate=True))
-        task_id, source_arn = document["taskId"], document["sourceArn"]
-    except (ValueError, binascii.Error, KeyError, TypeError) as error:
-        raise _invalid("Value for parameter TaskHandle is invalid.") from error
-    if not isinstance(task_id, str) or not isinstance(source_arn, str):
-        raise _invalid("Value for parameter TaskHandle is invalid.")
-    return task_id, source_arn
-
-
-@dataclass
-class MoveTask:
-    """One message move task and its progress."""
-
-    source_arn: str
-    destination_arn: str | None
-    rate: int | None
-    pending: list[str]
-    task_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    started_ms: int = field(default_factory=lambda: int(time.time() * 1000))
-    status: str = "RUNNING"
-    moved: int = 0
-    failure: str | None = None
-    wake: threading.Event = field(default_factory=threading.Event)
-
-    def __post_init__(self) -> None:
-        self.to_move = len(self.pending)
-
-    @property
-    def handle(self) -> str:
-        """The task handle SQS gives for this task."""
-        return encode_task_handle(self.task_id, self.source_arn)
-
-    @property
-    def active(self) -> bool:
-        """Whether the task still runs (``RUNNING`` or ``CANCELLING``)."""
-        return self.status in {"RUNNING", "CANCELLING"}
-
-    def describe(self) -> dict[str, Any]:
-        """The task as ``ListMessageMoveTasks`` shows it: optional fields only when they apply."""
-        result: dict[str, Any] = {
-            "Status": self.status,
-            "SourceArn": self.source_arn,
-            "ApproximateNumberOfMessagesMoved": self.moved,
-            "ApproximateNumberOfMessagesToMove": self.to_move,
-            "StartedTimestamp": self.started_ms,
-        }
-        if self.status == "RUNNING":
-            result["TaskHandle"] = self.handle
-        if self.destination_arn is not None:
-            result["DestinationArn"] = self.destination_arn
-        if self.rate is not None:
-            result["MaxNumberOfMessagesPerSecond"] = self.rate
-        if self.status == "FAILED" and self.failure:
-            result["FailureReason"] = self.failure
-        return result
-
-
-def _queue(arn: str) -> Queue | None:
-    parsed = Arn.parse(arn)
-    queue: Queue | None = sqs_backends[parsed.account][parsed.region].queues.get(parsed.name)
-    return queue
-
-
-def _parse_queue_arn(arn: object, parameter: str) -> str:
-    if not isinstance(arn, str):
-        raise _invalid(f"Value for parameter {parameter} is invalid.")
-    try:
-        parsed = Arn.parse(arn)
-    except ValueError as error:
-        raise _invalid(
-            f"You must use this format to specify the {parameter}: "
-            "arn:<partition>:<service>:<region>:<account-id>:<resource-id>"
-        ) from error
-    if parsed.service != "sqs" or not parsed.resource:
-        raise _not_found(f"The resource that you specified for the {parameter} parameter doesn't exist.")
-    return arn
 
 
 class MessageMoves:
@@ -264,12 +145,12 @@ class MessageMoves:
         Raises:
             MoveTaskError: what SQS answers for the request.
         """
-        source_arn = _parse_queue_arn(source_arn, "SourceArn")
-        source = _queue(source_arn)
+        source_arn = parse_queue_arn(source_arn, "SourceArn")
+        source = queue_of(source_arn)
         if source is None:
-            raise _not_found("The resource that you specified for the SourceArn parameter doesn't exist.")
+            raise not_found("The resource that you specified for the SourceArn parameter doesn't exist.")
         if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool) or not 1 <= rate <= MAX_RATE):
-            raise _invalid(
+            raise invalid(
                 f"Value {rate} for parameter MaxNumberOfMessagesPerSecond is invalid. "
                 f"Reason: Must be between 1 and {MAX_RATE}, if provided."
             )
@@ -278,19 +159,19 @@ class MessageMoves:
         if not any(
             (q.redrive_policy or {}).get("deadLetterTargetArn") == source_arn for q in list(backend.queues.values())
         ):
-            raise _invalid("Source queue must be configured as a Dead Letter Queue.")
+            raise invalid("Source queue must be configured as a Dead Letter Queue.")
         if destination_arn is not None:
-            destination_arn = _parse_queue_arn(destination_arn, "DestinationArn")
-            destination = _queue(destination_arn)
+            destination_arn = parse_queue_arn(destination_arn, "DestinationArn")
+            destination = queue_of(destination_arn)
             if destination is None:
-                raise _not_found("The resource that you specified for the DestinationArn parameter doesn't exist.")
+                raise not_found("The resource that you specified for the DestinationArn parameter doesn't exist.")
             if destination_arn == source_arn:
-                raise _invalid("Source queue arn and destination queue arn cannot be the same.")
+                raise invalid("Source queue arn and destination queue arn cannot be the same.")
             if bool(destination.fifo_queue) != bool(source.fifo_queue):
-                raise _invalid("The destination queue must be of the same type (standard or FIFO) as the source queue.")
+                raise invalid("The destination queue must be of the same type (standard or FIFO) as the source queue.")
         with self._lock:
             if any(task.active for task in self._tasks.get(source_arn, [])):
-                raise _invalid(
+                raise invalid(
                     "There is already a task running. Only one active task is allowed for a source queue arn at a "
                     "given time."
                 )
@@ -306,13 +187,13 @@ class MessageMoves:
         Raises:
             MoveTaskError: what SQS answers for the request.
         """
-        source_arn = _parse_queue_arn(source_arn, "SourceArn")
-        if _queue(source_arn) is None:
-            raise _not_found("The resource that you specified for the SourceArn parameter doesn't exist.")
+        source_arn = parse_queue_arn(source_arn, "SourceArn")
+        if queue_of(source_arn) is None:
+            raise not_found("The resource that you specified for the SourceArn parameter doesn't exist.")
         if max_results is None:
             max_results = 1
         if not isinstance(max_results, int) or isinstance(max_results, bool) or not 1 <= max_results <= MAX_RESULTS:
-            raise _invalid(
+            raise invalid(
                 f"Value {max_results} for parameter MaxResults is invalid. "
                 f"Reason: You must enter a number that's between 1 and {MAX_RESULTS}."
             )
@@ -326,20 +207,20 @@ class MessageMoves:
             MoveTaskError: what SQS answers for the request.
         """
         if not isinstance(handle, str):
-            raise _invalid("Value for parameter TaskHandle is invalid.")
+            raise invalid("Value for parameter TaskHandle is invalid.")
         task_id, source_arn = decode_task_handle(handle)
         try:
-            exists = _queue(source_arn) is not None
+            exists = queue_of(source_arn) is not None
         except ValueError:
             exists = False
         if not exists:
-            raise _not_found("The resource that you specified for the SourceArn parameter doesn't exist.")
+            raise not_found("The resource that you specified for the SourceArn parameter doesn't exist.")
         with self._lock:
             task = next((t for t in self._tasks.get(source_arn, []) if t.task_id == task_id), None)
             if task is None:
-                raise _not_found("Task does not exist.")
+                raise not_found("Task does not exist.")
             if task.status != "RUNNING":
-                raise _invalid(f"Only a task whose status is RUNNING can be cancelled; this one is {task.status}.")
+                raise invalid(f"Only a task whose status is RUNNING can be cancelled; this one is {task.status}.")
             task.status = "CANCELLING"
             task.wake.set()
             return task.moved
@@ -368,7 +249,7 @@ class MessageMoves:
         if task.status == "CANCELLING" or self._stopped.is_set():
             self._finish(task, "CANCELLED")
             return True
-        source = _queue(task.source_arn)
+        source = queue_of(task.source_arn)
         if source is None:
             self._finish(task, "FAILED", NON_EXISTENT_QUEUE)
             return True
@@ -386,7 +267,7 @@ class MessageMoves:
                     "no original source queue; start the task with a DestinationArn",
                 )
                 return True
-            destination = _queue(destination_arn)
+            destination = queue_of(destination_arn)
             if destination is None:
                 self._finish(task, "FAILED", NON_EXISTENT_QUEUE)
                 return True
