@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from lambda_code import admit
 
 
 @pytest.fixture
@@ -15,6 +16,7 @@ def watched(account):
     topic = sns.create_topic(Name="alerts")["TopicArn"]
     inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    admit(account, inbox, "sns", topic)  # the queue policy SNS needs, as a template would grant it
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
 
     def received():
@@ -87,6 +89,7 @@ def test_the_subject_names_the_state_alarm_and_region(account):
     topic = sns.create_topic(Name="enveloped")["TopicArn"]
     inbox = sqs.create_queue(QueueName="enveloped")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    admit(account, inbox, "sns", topic)
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)  # SNS envelope: Subject and Message
     set_state(account, alarm(account, topic, AlarmName="subject"), "ALARM")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from aws_lambda_powertools.utilities.parser.models import S3Model
+from lambda_code import admit
 
 
 def test_a_record_sent_to_a_queue_validates_against_the_s3_schema(account):
@@ -14,6 +15,7 @@ def test_a_record_sent_to_a_queue_validates_against_the_s3_schema(account):
     s3.put_bucket_versioning(Bucket="records", VersioningConfiguration={"Status": "Enabled"})
     queue = sqs.create_queue(QueueName="records")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    admit(account, queue, "s3", "arn:aws:s3:::records")  # the queue policy S3 needs, as a template would grant it
     s3.put_bucket_notification_configuration(
         Bucket="records",
         NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]},
@@ -39,6 +41,7 @@ def test_records_of_separate_uploads_have_their_own_request_ids(account):
     s3.create_bucket(Bucket="ids")
     queue = sqs.create_queue(QueueName="ids")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    admit(account, queue, "s3", "arn:aws:s3:::ids")  # the queue policy S3 needs, as a template would grant it
     s3.put_bucket_notification_configuration(
         Bucket="ids",
         NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]},
