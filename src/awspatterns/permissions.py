@@ -3,7 +3,8 @@ execution role allows and the calls an end-to-end run actually made with it (the
 
 Pattern pages embed the Markdown this writes (``docs/permissions/<slug>.md``), so a reader sees where a grant is
 broader than the code needs. Resource names are shown by their logical id in the template (``<ObjectRecords>``),
-account ids as ``ACCOUNT``, object keys as ``*`` and stream labels as ``<label>``, so the page does not change from run to run.
+account ids as ``ACCOUNT``, object keys as ``*`` and stream labels as ``<label>``, so the page does not change
+from run to run.
 """
 
 from __future__ import annotations
