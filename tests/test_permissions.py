@@ -11,6 +11,8 @@ def test_physical_names_accounts_and_object_keys_are_shown_stably():
     assert _normalise(table, names, "210000000001") == "arn:aws:dynamodb:us-east-1:ACCOUNT:table/<Records>"
     obj = "arn:aws:s3:::s3fanout-uploads-9tgh/client-run/c18099c1/données.csv"
     assert _normalise(obj, names, "210000000001") == "arn:aws:s3:::<Uploads>/*"
+    stream = f"{table}/stream/2026-12-01T02:57:13.106733"
+    assert _normalise(stream, names, "210000000001") == f"{_normalise(table, names, '210000000001')}/stream/<label>"
 
 
 def test_each_action_says_whether_the_run_used_it():

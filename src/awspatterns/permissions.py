@@ -3,7 +3,8 @@ execution role allows and the calls an end-to-end run actually made with it (the
 
 Pattern pages embed the Markdown this writes (``docs/permissions/<slug>.md``), so a reader sees where a grant is
 broader than the code needs. Resource names are shown by their logical id in the template (``<ObjectRecords>``),
-account ids as ``ACCOUNT`` and object keys as ``*``, so the page does not change from run to run.
+account ids as ``ACCOUNT``, object keys as ``*`` and stream labels as ``<label>``, so the page does not change
+from run to run.
 """
 
 from __future__ import annotations
@@ -144,9 +145,10 @@ def _readable(logical_id: str) -> str:
 
 def _normalise(resource: str, names: dict[str, str], account: str) -> str:
     """A resource ARN with physical names replaced by ``<LogicalId>``, the account by ``ACCOUNT`` and object keys
-    under a bucket collapsed to ``*``."""
+    under a bucket collapsed to ``*``; a table stream's label (its creation time) becomes ``<label>``."""
     for physical, logical in sorted(names.items(), key=lambda item: -len(item[0])):
         if len(physical) > 8 and physical in resource:
             resource = resource.replace(physical, f"<{_readable(logical)}>")
     resource = resource.replace(account, "ACCOUNT")
+    resource = re.sub(r"^(arn:aws:dynamodb:.+/stream/).+$", r"\1<label>", resource)
     return re.sub(r"^(arn:aws:s3:::[^/]+)/.+$", r"\1/*", resource)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from moto.awslambda.utils import get_backend as lambda_backend
 
-from awspatterns.sandbox import listeners
+from awspatterns.sandbox import dynamodb_ttl, listeners
 from awspatterns.sandbox.cloudformation import apigateway, custom_resources, kms, lifecycle, resources
 from awspatterns.sandbox.deliveries import (
     alarm_actions,
@@ -60,6 +60,7 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
     firehose,
     enforcement,
     message_moves,
+    dynamodb_ttl,
 )
 
 #: Every moto internal the sandbox replaces, wraps or calls: (object, attribute). Canary tests check each exists.

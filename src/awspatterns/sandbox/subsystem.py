@@ -45,6 +45,8 @@ class EngineSettings:
     retry_delays_s: tuple[float, ...] = DEFAULT_RETRY_DELAYS_S
     #: The longest Firehose buffers records before delivering them (AWS: 60 to 900 s).
     firehose_interval_s: float = 1.0
+    #: How often expired DynamoDB items are deleted (AWS: typically within a few days of their expiry).
+    ttl_interval_s: float = 0.5
     #: What the sandbox denies that AWS would: ``on`` denies it, ``soft`` only logs it, ``off`` neither.
     enforce: str = "on"
 

@@ -130,6 +130,9 @@ class DynamoDBStreamSource:
                 "dynamodb": dynamodb,
                 "eventSourceARN": self.mapping.source_arn,
             }
+            if "userIdentity" in raw:  # a deletion by Time to Live; Lambda's events spell the names in camel case
+                identity = raw["userIdentity"]
+                record["userIdentity"] = {"type": identity["Type"], "principalId": identity["PrincipalId"]}
             records.append(StreamRecord(int(dynamodb["SequenceNumber"]), record, arrival))
         return records
 
