@@ -99,7 +99,7 @@ def test_trust_policies_admit_only_api_gateway_statements():
 
 
 def test_the_moto_internals_the_gateway_calls_still_exist():
-    assert credentials.MOTO_CALLS == ((IAMBackend, "get_role_by_arn"),)
+    assert ((IAMBackend, "get_role_by_arn"),) == credentials.MOTO_CALLS
     for owner, attribute in credentials.MOTO_CALLS:
         assert callable(getattr(owner, attribute))
 
@@ -211,7 +211,7 @@ def test_method_settings_override_stage_settings_and_the_bucket_refills_at_the_r
     assert throttling.method_limit(stage, "/a", "GET") == throttling.Limit(
         100.0, 1, "stage v1 method settings ~1a/GET/*/*"
     )
-    assert throttling.method_limit(stage, "/b", "GET").burst == 7
+    assert throttling.method_limit(stage, "/b", "GET") == throttling.Limit(100.0, 7, "stage v1 method settings */*")
     assert throttling.method_limit(_Stage({}), "/b", "GET") is None
     throttles = throttling.Throttles()
     throttles.admit(_Api, stage, "/a", "GET")
