@@ -113,3 +113,17 @@ def test_a_message_the_consumer_cannot_process_is_parked_not_retried_forever(dep
     assert sqs.receive_message(QueueUrl=outputs["QueueUrl"]).get("Messages", []) == []
     assert deployed.session.resource("dynamodb").Table(outputs["OrdersTable"]).scan()["Items"] == []
     assert deployed.destroy() == {}
+
+
+def test_a_small_benchmark_run_counts_every_request_and_every_processed_order(tmp_path):
+    from awspatterns.bench.harness import BenchOptions, get_benchmark
+
+    said: list[str] = []
+    options = BenchOptions(requests=12, concurrency=3, out_dir=tmp_path, progress=said.append)
+    results = json.loads(get_benchmark("api-async-sqs").run(options).read_text())
+    by_name = {s["name"]: s for s in results["scenarios"]}
+    assert by_name["accept"]["requests"] == 12 and by_name["accept"]["status_codes"] == {"202": 12}
+    assert by_name["refuse"]["status_codes"] == {"400": 12}
+    assert by_name["drain"]["status_codes"] == {"processed": 1} and by_name["drain"]["orders_processed"] == 12
+    assert "accept: 12/12 requests" in said
+    assert (tmp_path / "api-async-sqs.md").read_text().startswith("| Scenario |")
