@@ -52,6 +52,11 @@ def test_every_accepted_request_is_processed_once_or_parked_with_its_error(deplo
     table = deployed.session.resource("dynamodb").Table(deployed.flat_outputs["OrdersTable"])
     first = table.get_item(Key={"order_id": f"{run}-1"})["Item"]
     assert first["times_processed"] == 1 and len(first["duplicate_message_ids"]) == 1
+    # API Gateway called SQS as its integration role, which sent to the queue and did nothing else.
+    used = deployed.sandbox.permissions(deployed.session.account_id)
+    [intake] = [calls for role, calls in used.items() if ":role/ApiAsyncSqs-IntakeRole" in role]
+    assert {(c["action"], c["decision"]) for c in intake} == {("sqs:SendMessage", "allowed")}
+    assert sum(c["count"] for c in intake) == len(accepted) + 1  # and the body over the limit, refused by SQS
     assert deployed.quiesce()
     deployed.record_permissions()  # what each role was granted and what this run used, shown on the page
     assert deployed.destroy() == {}
