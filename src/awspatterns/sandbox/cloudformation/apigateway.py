@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from moto.apigateway import models as apigateway_models
@@ -32,6 +33,7 @@ __all__ = [
     "ApiGatewayStage",
     "create_method",
     "install",
+    "method_settings",
 ]
 
 #: The moto internals this module replaces (checked by the canary tests).
@@ -39,6 +41,31 @@ PATCHED: Patched = ((apigateway_models.Method, "create_from_cloudformation_json"
 
 #: Added to moto's RestAPI, which a stack deletion left behind.
 ADDED: Patched = ((apigateway_models.RestAPI, "delete"),)
+
+
+#: ``MethodSetting`` properties and their names in a stage's ``methodSettings`` (``GetStage``).
+_METHOD_SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "ThrottlingRateLimit": ("throttlingRateLimit", float),
+    "ThrottlingBurstLimit": ("throttlingBurstLimit", int),
+    "LoggingLevel": ("loggingLevel", str),
+    "MetricsEnabled": ("metricsEnabled", cfn_bool),
+    "DataTraceEnabled": ("dataTraceEnabled", cfn_bool),
+    "CachingEnabled": ("cachingEnabled", cfn_bool),
+}
+
+
+def method_settings(settings: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A stage's ``MethodSettings`` as ``GetStage`` returns them: keyed ``~1orders/POST`` (``*/*`` for all)."""
+    result: dict[str, dict[str, Any]] = {}
+    for setting in settings:
+        path = str(setting.get("ResourcePath", "/*"))
+        # CloudFormation's paths are already encoded: "/*" for every resource, "/~1orders" for /orders.
+        key = path.removeprefix("/") + "/" + str(setting.get("HttpMethod", "*"))
+        entry = result.setdefault(key, {})
+        for name, (field, convert) in _METHOD_SETTINGS.items():
+            if setting.get(name) is not None:
+                entry[field] = convert(setting[name])
+    return result
 
 
 def _backend(account_id: str, region_name: str) -> Any:
@@ -65,6 +92,7 @@ class ApiGatewayStage(SandboxModel, CloudFormationModel):
             description=properties.get("Description", ""),
             tracing_enabled=properties.get("TracingEnabled"),
         )
+        stage.method_settings.update(method_settings(properties.get("MethodSettings") or []))
         return cls(stage.name, properties, account_id, region_name)
 
     def _delete(self) -> None:

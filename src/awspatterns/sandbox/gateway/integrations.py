@@ -14,9 +14,9 @@ from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from awspatterns.sandbox.gateway.authorizers import function_arn
+from awspatterns.sandbox.gateway.credentials import IntegrationCredentials
 from awspatterns.sandbox.gateway.messages import GatewayError, GatewayReply, GatewayRequest, describe_error
 from awspatterns.sandbox.gateway.vtl import MappingError, render
 
@@ -54,6 +54,7 @@ class Integrations:
     def __init__(self, invoke: Callable[[str, str, str, str], Any], aws_endpoint: str) -> None:
         self._invoke = invoke
         self._aws_endpoint = aws_endpoint.rstrip("/")
+        self._credentials = IntegrationCredentials()
 
     def run(self, call: Call) -> GatewayReply:
         """Dispatch on the integration type."""
@@ -147,8 +148,9 @@ class Integrations:
         if query:
             url += "?" + urllib.parse.urlencode(query)
         api = call.route.api
+        credentials = self._credentials.for_integration(integration, api)
         request = AWSRequest(method=integration.http_method or "POST", url=url, data=body.encode(), headers=headers)
-        SigV4Auth(Credentials("sandbox", "sandbox"), match["service"], match["region"]).add_auth(request)
+        SigV4Auth(credentials, match["service"], match["region"]).add_auth(request)
         prepared = urllib.request.Request(url, data=body.encode(), method=request.method)  # noqa: S310
         for key, value in request.headers.items():
             prepared.add_header(key, value)

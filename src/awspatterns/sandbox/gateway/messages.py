@@ -29,6 +29,7 @@ DEFAULT_RESPONSES: dict[str, tuple[int, str, str | None]] = {
     "INTEGRATION_FAILURE": (502, "message", "Internal server error"),
     "INTEGRATION_TIMEOUT": (504, "message", "Endpoint request timed out"),
     "API_CONFIGURATION_ERROR": (500, "message", "Internal server error"),
+    "THROTTLED": (429, "message", "Too Many Requests"),
 }
 
 #: API Gateway's limit on a request payload.
@@ -82,6 +83,13 @@ class GatewayError(Exception):
         self.response_type = response_type
         self.detail = detail
         self.message = message if message is not None else DEFAULT_RESPONSES[response_type][2]
+        #: ``$context.error.validationErrorString``: what request validation found wrong.
+        self.validation_error_string = ""
+
+    def with_validation(self, errors: str) -> GatewayError:
+        """This error, carrying request validation's findings for gateway response templates."""
+        self.validation_error_string = errors
+        return self
 
 
 def describe_error(error: BaseException) -> str:

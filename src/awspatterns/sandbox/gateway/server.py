@@ -13,8 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-import jsonschema
-
 from awspatterns.sandbox.gateway.authorizers import Authorizers
 from awspatterns.sandbox.gateway.integrations import Call, Integrations
 from awspatterns.sandbox.gateway.messages import (
@@ -26,6 +24,8 @@ from awspatterns.sandbox.gateway.messages import (
     describe_error,
 )
 from awspatterns.sandbox.gateway.routing import Route, all_apis, route
+from awspatterns.sandbox.gateway.throttling import Throttles
+from awspatterns.sandbox.gateway.validation import check_body
 from awspatterns.sandbox.gateway.vtl import MappingError, render
 from awspatterns.sandbox.listeners import refuse_foreign_host
 
@@ -40,6 +40,7 @@ class LocalGateway:
     def __init__(self, invoke: Callable[[str, str, str, str], Any], aws_endpoint: str) -> None:
         self.authorizers = Authorizers(invoke)
         self.integrations = Integrations(invoke, aws_endpoint)
+        self.throttles = Throttles()
 
     def handle(self, api_id: str, stage: str, request: GatewayRequest) -> GatewayReply:
         """Serve one request to ``/<api_id>/<stage><request.path>``."""
@@ -53,6 +54,8 @@ class LocalGateway:
                 raise GatewayError("REQUEST_TOO_LARGE", f"{len(request.body)} bytes")
             matched = route(api_id, stage, request.method, request.path)
             context = _request_context(matched, request, request_id, started)
+            http_method = getattr(matched.method, "http_method", None) or request.method  # ANY for an ANY method
+            self.throttles.admit(matched.api, matched.stage, matched.resource_path, http_method)
             method_arn = (
                 f"arn:aws:execute-api:{matched.api.region_name}:{matched.api.account_id}:{api_id}/{stage}/"
                 f"{request.method}{request.path}"
@@ -156,14 +159,7 @@ def _validate(matched: Route, request: GatewayRequest, params: dict[str, dict[st
         model = api.models.get(model_name)
         if model is None:
             raise GatewayError("API_CONFIGURATION_ERROR", f"no model {model_name}")
-        try:
-            document = json.loads(request.body or b"null")
-            jsonschema.validate(document, json.loads(model.schema), cls=jsonschema.Draft4Validator)
-        except ValueError as error:
-            raise GatewayError("BAD_REQUEST_BODY", f"not JSON: {error}") from error
-        except jsonschema.ValidationError as error:
-            message = f"Invalid request body: {error.message}"
-            raise GatewayError("BAD_REQUEST_BODY", message) from error
+        check_body(request.body, json.loads(model.schema), model_name)
 
 
 def _gateway_response(error: GatewayError, matched: Route | None, context: dict[str, Any]) -> GatewayReply:
@@ -177,7 +173,16 @@ def _gateway_response(error: GatewayError, matched: Route | None, context: dict[
     if custom is None:
         return GatewayReply.json(status, {key: error.message}, {"x-amzn-ErrorType": error.response_type})
     reply = GatewayReply(int(custom.status_code or status), headers={"Content-Type": "application/json"})
-    error_context = {**context, "error": {"message": error.message, "messageString": json.dumps(error.message)}}
+    error_context = {
+        **context,
+        "error": {
+            "message": error.message,
+            "messageString": json.dumps(error.message),
+            "responseType": error.response_type,
+            # Escaped for a JSON string, as API Gateway gives it: a template puts it between quotes.
+            "validationErrorString": json.dumps(error.validation_error_string)[1:-1],
+        },
+    }
     template = (custom.response_templates or {}).get("application/json")
     if template:
         try:

@@ -62,6 +62,9 @@ def _sqs(r: Request, action: str) -> list[Check]:
         parts = [p for p in str(url).split("?")[0].split("/") if p]
         account = parts[-2] if len(parts) >= 2 and parts[-2].isdigit() else r.account
         return _one(action, r.arn("sqs", parts[-1], account=account))
+    path = [p for p in r.path.split("/") if p]
+    if len(path) == 2 and path[0].isdigit():  # the query protocol may address the queue by path alone
+        return _one(action, r.arn("sqs", path[1], account=path[0]))
     if r.operation in ("CreateQueue", "GetQueueUrl"):
         owner = r.param("QueueOwnerAWSAccountId") or r.account
         return _one(action, r.arn("sqs", str(r.param("QueueName")), account=str(owner)))
