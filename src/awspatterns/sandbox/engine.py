@@ -25,6 +25,7 @@ from awspatterns.sandbox.deliveries import (
     message_moves,
     s3,
     s3_records,
+    s3_version_events,
     sns,
 )
 from awspatterns.sandbox.deliveries.activity import Activity
@@ -55,6 +56,7 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
     s3,
     s3_presigned,
     s3_records,
+    s3_version_events,
     eventbridge,
     alarm_actions,
     firehose,
