@@ -599,8 +599,10 @@ def test_an_unreadable_object_is_left_untouched_and_named_in_the_record(
     assert len(versions_of("events/a.jsonl")) == 2  # nothing deleted that a person must look at first
 
 
-def test_a_request_id_belongs_to_one_user(aws, removal, lambda_context):
-    removal.handler({"user_id": "bob", "request_id": "r-5"}, lambda_context)
+def test_a_request_id_belongs_to_one_user_and_a_completed_one_only_reports(aws, removal, lambda_context):
+    first = removal.handler({"user_id": "bob", "request_id": "r-5"}, lambda_context)
+    again = removal.handler({"user_id": "bob", "request_id": "r-5"}, lambda_context)
+    assert json.loads(json.dumps(again)) == first  # what Lambda returns must be JSON
     with pytest.raises(removal.RequestConflict):
         removal.handler({"user_id": "alice", "request_id": "r-5"}, lambda_context)
 

@@ -134,3 +134,33 @@ def test_a_removal_in_an_unversioned_bucket_still_sends_one_event(account):
     s3.put_object(Bucket=bucket, Key="a b", Body=b"1")
     s3.delete_object(Bucket=bucket, Key="a b")
     assert removals(sqs, queue) == [("ObjectRemoved:Delete", "a+b", None)]
+
+
+def test_a_bucket_declared_versioned_in_a_template_is_versioned(account):
+    cloudformation, s3 = account.client("cloudformation"), account.client("s3")
+
+    def template(status: str) -> str:
+        return json.dumps(
+            {
+                "Resources": {
+                    "Versioned": {
+                        "Type": "AWS::S3::Bucket",
+                        "Properties": {"VersioningConfiguration": {"Status": status}},
+                    },
+                    "Plain": {"Type": "AWS::S3::Bucket"},
+                },
+                "Outputs": {"Versioned": {"Value": {"Ref": "Versioned"}}, "Plain": {"Value": {"Ref": "Plain"}}},
+            }
+        )
+
+    cloudformation.create_stack(StackName="buckets", TemplateBody=template("Enabled"))
+    [stack] = cloudformation.describe_stacks(StackName="buckets")["Stacks"]
+    names = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert s3.get_bucket_versioning(Bucket=names["Versioned"])["Status"] == "Enabled"
+    assert "Status" not in s3.get_bucket_versioning(Bucket=names["Plain"])
+    first = s3.put_object(Bucket=names["Versioned"], Key="k", Body=b"1")["VersionId"]
+    s3.put_object(Bucket=names["Versioned"], Key="k", Body=b"2")
+    assert s3.get_object(Bucket=names["Versioned"], Key="k", VersionId=first)["Body"].read() == b"1"
+
+    cloudformation.update_stack(StackName="buckets", TemplateBody=template("Suspended"))
+    assert s3.get_bucket_versioning(Bucket=names["Versioned"])["Status"] == "Suspended"

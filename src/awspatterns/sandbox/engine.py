@@ -15,7 +15,14 @@ from pathlib import Path
 from moto.awslambda.utils import get_backend as lambda_backend
 
 from awspatterns.sandbox import listeners
-from awspatterns.sandbox.cloudformation import apigateway, custom_resources, kms, lifecycle, resources
+from awspatterns.sandbox.cloudformation import (
+    apigateway,
+    bucket_versioning,
+    custom_resources,
+    kms,
+    lifecycle,
+    resources,
+)
 from awspatterns.sandbox.deliveries import (
     alarm_actions,
     destinations,
@@ -45,6 +52,7 @@ __all__ = ["PATCHED", "READS", "SUBSYSTEMS", "SandboxEngine"]
 SUBSYSTEMS: tuple[Subsystem, ...] = (
     listeners,
     resources,
+    bucket_versioning,
     lifecycle,
     custom_resources,
     apigateway,

@@ -12,6 +12,7 @@ the record (``needs-attention``), since they may hold anyone's data.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -65,7 +66,7 @@ def handler(request: RemovalRequest, context: LambdaContext) -> dict[str, Any]:
     job = f"removal#{request.request_id}"
     summary = start(job, request.user_id)
     if summary["status"] == "completed":
-        return summary
+        return plain(summary)  # a completed request only reports
     bucket = os.environ["BUCKET_NAME"]
     for _ in range(MAX_ROUNDS):
         keys = [holding["object_key"] for holding in objects_holding(request.user_id)]
@@ -211,7 +212,9 @@ def finish(job: str, summary: dict[str, Any], left: list[str] | None) -> dict[st
         **({"completed_at": now()} if status != "incomplete" else {}),
     }
     jobs.put_item(Item=summary)
-    return {
-        k: (int(v) if k in {"objects", "records_removed", "versions_deleted", "runs"} else v)
-        for k, v in summary.items()
-    }
+    return plain(summary)
+
+
+def plain(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB's numbers are Decimals, which Lambda cannot return as JSON: these are all counts."""
+    return {k: int(v) if isinstance(v, Decimal) else v for k, v in item.items()}
