@@ -1,4 +1,5 @@
-"""Diagram of the s3-object-index pattern; ``patterns diagrams`` renders it to docs/assets/diagrams/s3-object-index.svg."""
+"""Diagram of the s3-object-index pattern; ``patterns diagrams`` renders it to
+docs/assets/diagrams/s3-object-index.svg."""
 
 from diagrams.aws.compute import Lambda
 from diagrams.aws.database import Dynamodb
