@@ -248,19 +248,19 @@ def removal(aws, handler_loader):
     return handler_loader(SLUG, "removal.index")
 
 
-def upload(key: str, body: bytes) -> str:
+def upload(key: str, body: bytes) -> Any:
     return boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)["VersionId"]
 
 
-def created(key: str, version: str, sequencer: str = "0A1") -> str:
+def created(key: str, version: str, sequencer: str = "0A1") -> Any:
     return notification(s3_record(BUCKET, key, version_id=version, sequencer=sequencer))
 
 
-def removed(key: str, version: str, sequencer: str, name: str = "ObjectRemoved:Delete") -> str:
+def removed(key: str, version: str, sequencer: str, name: str = "ObjectRemoved:Delete") -> Any:
     return notification(s3_record(BUCKET, key, version_id=version, sequencer=sequencer, event_name=name))
 
 
-def entry(aws, key: str) -> dict[str, Any] | None:
+def entry(aws, key: str) -> Any:
     return aws.Table("objects").get_item(Key={"object_key": key}).get("Item")
 
 
@@ -268,7 +268,7 @@ def holdings(aws) -> dict[tuple[str, str], set[str]]:
     return {(i["user_id"], i["object_key"]): set(i["versions"]) for i in aws.Table("holdings").scan()["Items"]}
 
 
-def parked() -> list[dict[str, Any]]:
+def parked() -> Any:
     url = boto3.client("sqs").get_queue_url(QueueName="dlq")["QueueUrl"]
     return (
         boto3.client("sqs")
@@ -277,7 +277,7 @@ def parked() -> list[dict[str, Any]]:
     )
 
 
-def versions_of(key: str) -> list[dict[str, Any]]:
+def versions_of(key: str) -> Any:
     page = boto3.client("s3").list_object_versions(Bucket=BUCKET, Prefix=key)
     return [v for v in page.get("Versions", []) + page.get("DeleteMarkers", []) if v["Key"] == key]
 
@@ -477,7 +477,7 @@ def test_two_runs_of_one_backfill_job_cannot_both_save(aws, backfill, lambda_con
     upload("events/a.jsonl", DAY)
     real_save = backfill.save
 
-    def overtaken(checkpoint: dict[str, Any], page: dict[str, Any], counts: Any) -> dict[str, Any]:
+    def overtaken(checkpoint: dict[str, Any], page: dict[str, Any], counts: Any) -> Any:
         aws.Table("jobs").put_item(  # another invocation of the same job saved its first page meanwhile
             Item={"job_id": "backfill#j", "entry": "checkpoint", "status": "running", "pages": 1, "counts": {}}
         )
