@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from awspatterns.targets.base import load_client
+
 pytestmark = pytest.mark.e2e
 
 
@@ -36,6 +38,9 @@ def test_every_upload_is_indexed_or_unindexable_and_a_removal_leaves_nothing_of_
     assert removal["status"] == "needs-attention"  # done, but three objects could not be read: a person looks
     assert removal["records_removed"] == 12 and removal["objects"] == 4
     assert report["held_after"] == [] and report["versions_with_subject"] == []
+    text = load_client(deployed.pattern).format_report(report)  # what `patterns run` prints
+    assert "9 uploaded = 6 indexed + 3 unindexable; 0 missing; 0 event(s) parked" in text
+    assert "afterwards: 0 index entries and 0 object versions hold bob's records" in text
     assert deployed.quiesce()
     deployed.record_permissions()  # what each role was granted and what this run used, shown on the page
     assert deployed.destroy() == {}
