@@ -579,6 +579,16 @@ def test_a_removal_interrupted_halfway_is_finished_by_running_it_again(
 # --8<-- [end:rerun]
 
 
+def test_a_removal_deletes_every_version_of_an_object_already_deleted(aws, backfill, removal, lambda_context):
+    upload("events/gone.jsonl", DAY)
+    boto3.client("s3").delete_object(Bucket=BUCKET, Key="events/gone.jsonl")  # a delete marker hides it
+    backfill.handler({"job_id": "setup"}, lambda_context)
+    assert ("bob", "events/gone.jsonl") in holdings(aws)  # hidden, but its version still holds bob's records
+    summary = removal.handler({"user_id": "bob", "request_id": "r-6"}, lambda_context)
+    assert (summary["status"], summary["versions_deleted"], summary["records_removed"]) == ("completed", 2, 0)
+    assert versions_of("events/gone.jsonl") == [] and holdings(aws) == {}  # the marker went too
+
+
 def test_a_removal_out_of_time_stops_and_resumes(aws, backfill, removal, lambda_context):
     indexed_bucket(backfill, lambda_context)
     lambda_context.remaining_ms = 1_000
