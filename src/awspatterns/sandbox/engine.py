@@ -15,7 +15,14 @@ from pathlib import Path
 from moto.awslambda.utils import get_backend as lambda_backend
 
 from awspatterns.sandbox import dynamodb_ttl, listeners
-from awspatterns.sandbox.cloudformation import apigateway, custom_resources, kms, lifecycle, resources
+from awspatterns.sandbox.cloudformation import (
+    apigateway,
+    bucket_versioning,
+    custom_resources,
+    kms,
+    lifecycle,
+    resources,
+)
 from awspatterns.sandbox.deliveries import (
     alarm_actions,
     destinations,
@@ -25,6 +32,7 @@ from awspatterns.sandbox.deliveries import (
     message_moves,
     s3,
     s3_records,
+    s3_version_events,
     sns,
 )
 from awspatterns.sandbox.deliveries.activity import Activity
@@ -44,6 +52,7 @@ __all__ = ["PATCHED", "READS", "SUBSYSTEMS", "SandboxEngine"]
 SUBSYSTEMS: tuple[Subsystem, ...] = (
     listeners,
     resources,
+    bucket_versioning,
     lifecycle,
     custom_resources,
     apigateway,
@@ -55,6 +64,7 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
     s3,
     s3_presigned,
     s3_records,
+    s3_version_events,
     eventbridge,
     alarm_actions,
     firehose,

@@ -4,7 +4,8 @@ an object, and by its subresource (``?tagging``, ``?versionId=``), and is author
 moto calls its S3 authorization hook with the bucket and key; the action is read here from the request, because
 moto's own table lacks subresources (``?encryption``, ``?ownershipControls``, ``?publicAccessBlock``, ...) and
 names some actions the way the API does, not IAM. A copy (``x-amz-copy-source``) also needs ``s3:GetObject`` on
-its source, and a batch delete ``s3:DeleteObject`` on every key it names.
+its source, and a batch delete ``s3:DeleteObject`` on every key it names, plus ``s3:DeleteObjectVersion`` on each
+key it names with a version id.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ OBJECT_ACTIONS: dict[tuple[str, str], str] = {
 
 _VERSIONED = {"GetObject": "GetObjectVersion", "DeleteObject": "DeleteObjectVersion"}
 DELETE_KEY = re.compile(r"<Key>(.*?)</Key>", re.S)
+DELETE_ENTRY = re.compile(r"<Object>(.*?)</Object>", re.S)
 
 
 def _action(table: dict[tuple[str, str], str], method: str, query: Any) -> str:
@@ -120,7 +122,15 @@ def s3_checks(
     if method == "POST" and action == "DeleteObject":
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
         keys = dict.fromkeys(unquote(k) for k in DELETE_KEY.findall(text))
-        return [Check("s3:DeleteObject", f"{arn}/{k}") for k in keys] or [Check("s3:DeleteObject", f"{arn}/*")]
+        versioned = dict.fromkeys(
+            unquote(k)
+            for entry in DELETE_ENTRY.findall(text)
+            if "<VersionId>" in entry
+            for k in DELETE_KEY.findall(entry)[:1]
+        )
+        return [Check("s3:DeleteObject", f"{arn}/{k}") for k in keys] + [
+            Check("s3:DeleteObjectVersion", f"{arn}/{k}") for k in versioned
+        ] or [Check("s3:DeleteObject", f"{arn}/*")]
     if method == "POST" and action == "PutObject":
         form_key = query.get("key") if query else None
         form_key = form_key[0] if isinstance(form_key, list) else form_key
