@@ -220,10 +220,13 @@ def test_a_log_subscription_puts_with_its_role_which_must_allow_the_put(account,
     logs.create_log_group(logGroupName="/app")
     logs.create_log_stream(logGroupName="/app", logStreamName="s")
     logs.put_subscription_filter(
-        logGroupName="/app", filterName="all", filterPattern="", destinationArn=stream_arn, roleArn=role
+        logGroupName="/app", filterName="all", filterPattern='"hello"', destinationArn=stream_arn, roleArn=role
     )
+    now = int(time.time() * 1000)
     logs.put_log_events(
-        logGroupName="/app", logStreamName="s", logEvents=[{"timestamp": int(time.time() * 1000), "message": "hello"}]
+        logGroupName="/app",
+        logStreamName="s",
+        logEvents=[{"timestamp": now, "message": "hello"}, {"timestamp": now + 1, "message": "not matched"}],
     )
     assert quiesce()
     bodies = list(raw_objects(account).values())
@@ -232,7 +235,8 @@ def test_a_log_subscription_puts_with_its_role_which_must_allow_the_put(account,
         return
     [body] = bodies
     envelope = json.loads(gzip.decompress(body))  # CloudWatch Logs gzips its envelopes
-    assert envelope["messageType"] == "DATA_MESSAGE" and envelope["logEvents"][0]["message"] == "hello"
+    assert envelope["messageType"] == "DATA_MESSAGE"
+    assert [e["message"] for e in envelope["logEvents"]] == ["hello"]  # only what the filter pattern matches
 
 
 # ---------------------------------------------------------------- PutRecordBatch: limits and partial failures

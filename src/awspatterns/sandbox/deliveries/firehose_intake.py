@@ -12,7 +12,9 @@ it. Nothing of a failed record is buffered.
 CloudWatch Logs puts a subscription's events into a stream with the subscription filter's role (``RoleArn``): the
 role must trust ``logs.amazonaws.com`` and allow ``firehose:PutRecord`` (and ``PutRecordBatch``) on the stream. A
 refused batch is logged and not delivered (CloudWatch Logs retries for a while and then drops it; there is no
-dead-letter queue for subscriptions).
+dead-letter queue for subscriptions). Only the events the filter's pattern matches are sent (moto sent every event;
+the sandbox matches terms and quoted terms as moto's ``FilterLogEvents`` does, and lets JSON and metric patterns,
+which it cannot evaluate, match everything).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from typing import Any
 
 from moto.firehose.exceptions import FirehoseException, ResourceNotFoundException
 from moto.firehose.models import FirehoseBackend
-from moto.logs.models import LogGroup, LogsBackend, logs_backends
+from moto.logs import utils as logs_utils
+from moto.logs.models import LogGroup, LogsBackend, SubscriptionFilter, logs_backends
 
 from awspatterns.sandbox.iam.service_roles import role_allows
 from awspatterns.sandbox.patching import replace
@@ -47,9 +50,14 @@ PATCHED: Patched = (
     (FirehoseBackend, "put_record_batch"),
     (FirehoseBackend, "put_record"),
     (FirehoseBackend, "send_log_event"),
+    (logs_utils, "EventMessageFilter"),
 )
 #: Where a log group keeps its subscription filters (the role CloudWatch Logs delivers with).
-READS: Reads = (*fields(LogsBackend, "groups"), *fields(LogGroup, "subscription_filters"))
+READS: Reads = (
+    *fields(LogsBackend, "groups"),
+    *fields(LogGroup, "subscription_filters"),
+    *fields(SubscriptionFilter, "role_arn", "filter_pattern"),
+)
 
 #: The tag whose value makes that fraction of a stream's records fail.
 FAILURE_RATE_TAG = "sandbox:put-failure-rate"
@@ -134,6 +142,12 @@ def install(add: Add, engine: Any = None) -> None:
         group = logs_backends[backend.account_id][backend.region_name].groups.get(log_group_name)
         subscription = group.subscription_filters.get(filter_name) if group is not None else None
         role = getattr(subscription, "role_arn", "") or ""
+        # moto sends every event; CloudWatch Logs sends those the filter pattern matches (terms, as moto's
+        # FilterLogEvents matches them).
+        matches = logs_utils.EventMessageFilter(getattr(subscription, "filter_pattern", "") or "").matches
+        log_events = [event for event in log_events if matches(event["message"])]
+        if not log_events:
+            return
         if not role_allows(engine, "logs.amazonaws.com", role, "firehose:PutRecordBatch", delivery_stream_arn):
             log.warning(
                 "CloudWatch Logs dropped %d event(s) of %s for %s", len(log_events), log_group_name, delivery_stream_arn
