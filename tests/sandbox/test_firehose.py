@@ -237,6 +237,7 @@ def test_a_log_subscription_puts_with_its_role_which_must_allow_the_put(account,
     envelope = json.loads(gzip.decompress(body))  # CloudWatch Logs gzips its envelopes
     assert envelope["messageType"] == "DATA_MESSAGE"
     assert [e["message"] for e in envelope["logEvents"]] == ["hello"]  # only what the filter pattern matches
+    assert isinstance(envelope["logEvents"][0]["id"], str)  # as CloudWatch Logs sends it
 
 
 # ---------------------------------------------------------------- PutRecordBatch: limits and partial failures

@@ -14,7 +14,7 @@ role must trust ``logs.amazonaws.com`` and allow ``firehose:PutRecord`` (and ``P
 refused batch is logged and not delivered (CloudWatch Logs retries for a while and then drops it; there is no
 dead-letter queue for subscriptions). Only the events the filter's pattern matches are sent (moto sent every event;
 the sandbox matches terms and quoted terms as moto's ``FilterLogEvents`` does, and lets JSON and metric patterns,
-which it cannot evaluate, match everything).
+which it cannot evaluate, match everything), and each event's ``id`` is a string, as in AWS.
 """
 
 from __future__ import annotations
@@ -145,7 +145,8 @@ def install(add: Add, engine: Any = None) -> None:
         # moto sends every event; CloudWatch Logs sends those the filter pattern matches (terms, as moto's
         # FilterLogEvents matches them).
         matches = logs_utils.EventMessageFilter(getattr(subscription, "filter_pattern", "") or "").matches
-        log_events = [event for event in log_events if matches(event["message"])]
+        # CloudWatch Logs' event ids are strings (moto sent integers, which parsers of the envelope refuse).
+        log_events = [{**event, "id": str(event["id"])} for event in log_events if matches(event["message"])]
         if not log_events:
             return
         if not role_allows(engine, "logs.amazonaws.com", role, "firehose:PutRecordBatch", delivery_stream_arn):
