@@ -70,7 +70,7 @@ PIPELINE = {
                             "Statement": [
                                 {
                                     "Effect": "Allow",
-                                    "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
+                                    "Action": "firehose:PutRecord",
                                     "Resource": {"Fn::GetAtt": ["Stream", "Arn"]},
                                 }
                             ],

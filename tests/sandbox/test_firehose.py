@@ -215,7 +215,7 @@ def test_a_log_subscription_puts_with_its_role_which_must_allow_the_put(account,
     logs_trust = {**TRUST, "Statement": [{**TRUST["Statement"][0], "Principal": {"Service": "logs.amazonaws.com"}}]}
     role = delivery_role(account, "logs-to-firehose", actions=(), trust=logs_trust)
     if allowed:
-        grant(account, "logs-to-firehose", ["firehose:PutRecord", "firehose:PutRecordBatch"])
+        grant(account, "logs-to-firehose", ["firehose:PutRecord"])
     logs = account.client("logs")
     logs.create_log_group(logGroupName="/app")
     logs.create_log_stream(logGroupName="/app", logStreamName="s")

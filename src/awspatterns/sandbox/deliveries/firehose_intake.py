@@ -10,8 +10,8 @@ stream, set by ``TagDeliveryStream`` or in the template): ``sandbox:put-failure-
 it. Nothing of a failed record is buffered.
 
 CloudWatch Logs puts a subscription's events into a stream with the subscription filter's role (``RoleArn``): the
-role must trust ``logs.amazonaws.com`` and allow ``firehose:PutRecord`` (and ``PutRecordBatch``) on the stream. A
-refused batch is logged and not delivered (CloudWatch Logs retries for a while and then drops it; there is no
+role must trust ``logs.amazonaws.com`` and allow ``firehose:PutRecord`` on the stream (the action AWS documents for
+subscriptions). A refused batch is logged and not delivered (CloudWatch Logs retries for a while and then drops it; there is no
 dead-letter queue for subscriptions). Only the events the filter's pattern matches are sent (moto sent every event;
 the sandbox matches terms and quoted terms as moto's ``FilterLogEvents`` does, and lets JSON and metric patterns,
 which it cannot evaluate, match everything), and each event's ``id`` is a string, as in AWS.
@@ -149,7 +149,7 @@ def install(add: Add, engine: Any = None) -> None:
         log_events = [{**event, "id": str(event["id"])} for event in log_events if matches(event["message"])]
         if not log_events:
             return
-        if not role_allows(engine, "logs.amazonaws.com", role, "firehose:PutRecordBatch", delivery_stream_arn):
+        if not role_allows(engine, "logs.amazonaws.com", role, "firehose:PutRecord", delivery_stream_arn):
             log.warning(
                 "CloudWatch Logs dropped %d event(s) of %s for %s", len(log_events), log_group_name, delivery_stream_arn
             )
