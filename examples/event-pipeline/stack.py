@@ -199,7 +199,6 @@ class EventPipeline(Construct):
             )
             subscription.node.add_dependency(logs_role)
 
-        # --8<-- [start:table]
         database = glue.CfnDatabase(
             self,
             "Database",
@@ -249,7 +248,6 @@ class EventPipeline(Construct):
             ),
         )
         self.table.node.add_dependency(database)
-        # --8<-- [end:table]
 
         self.freshness_alarm = cloudwatch.Alarm(
             self,

@@ -235,6 +235,7 @@ def test_a_control_message_is_dropped(transformer, lambda_context):
     assert result == "Dropped"
 
 
+# --8<-- [start:bad-input]
 BAD_RECORDS = {
     "not JSON": b"this is not JSON",
     "truncated JSON": b'{"event_id": "e-1"',
@@ -261,6 +262,9 @@ def test_malformed_records_are_answered_processing_failed_and_logged_with_the_re
     [warning] = [r for r in caplog.records if r.getMessage() == "malformed record"]
     assert warning.record_id == "r1" and warning.reason  # type: ignore[attr-defined]
     assert warning.raw_sha256 == hashlib.sha256(data).hexdigest()  # type: ignore[attr-defined]
+
+
+# --8<-- [end:bad-input]
 
 
 def test_a_batch_that_is_not_a_firehose_event_fails_the_invocation(transformer, lambda_context):
@@ -300,6 +304,7 @@ def emitter(handler_loader, monkeypatch):
     return module
 
 
+# --8<-- [start:resend]
 def test_the_emitter_resends_exactly_the_records_firehose_reports_failed(emitter, lambda_context, monkeypatch):
     fake = FakeFirehose(failing={b'{"n":1}', b'{"n":3}'}, times=2)
     monkeypatch.setattr(emitter, "firehose", fake)
@@ -307,6 +312,9 @@ def test_the_emitter_resends_exactly_the_records_firehose_reports_failed(emitter
     assert result == {"accepted": 5, "calls": 3, "resent": 4, "source": "orders"}
     assert fake.calls[1] == fake.calls[2] == [b'{"n":1}', b'{"n":3}']
     assert all(count == 1 for data, count in fake.seen.items() if data not in fake.failing)  # none twice
+
+
+# --8<-- [end:resend]
 
 
 def test_the_emitter_fails_loudly_when_records_are_never_accepted(emitter, lambda_context, monkeypatch):

@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 MAX_EVENT_BYTES = 64 * 1024
 
 
+# --8<-- [start:model]
 class Event(BaseModel):
     """One business event, as emitters send it."""
 
@@ -36,3 +37,6 @@ def lake_line(event: Event, channel: str) -> bytes:
         "detail": json.dumps(event.detail, separators=(",", ":"), sort_keys=True),
     }
     return (json.dumps(row, separators=(",", ":")) + "\n").encode()
+
+
+# --8<-- [end:model]
