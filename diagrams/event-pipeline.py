@@ -1,4 +1,5 @@
-"""Diagram of the event-pipeline pattern; ``patterns diagrams`` renders it to docs/assets/diagrams/event-pipeline.svg."""
+"""Diagram of the event-pipeline pattern; ``patterns diagrams`` renders it to
+docs/assets/diagrams/event-pipeline.svg."""
 
 from diagrams.aws.analytics import GlueDataCatalog, KinesisDataFirehose
 from diagrams.aws.compute import Lambda

@@ -10,6 +10,7 @@ import base64
 import gzip
 import json
 import time
+from typing import Any
 
 import pytest
 from botocore.config import Config
@@ -40,7 +41,7 @@ def handler(event, context):
     raise RuntimeError("transformer is broken")
 """
 
-TRUST = {
+TRUST: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "firehose.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }

@@ -46,22 +46,26 @@ def handler(batch: KinesisFirehoseModel, context: LambdaContext) -> dict[str, An
     """Answer every record of the batch: ``Ok`` with its lake lines, ``Dropped``, or ``ProcessingFailed``."""
     response = KinesisFirehoseDataTransformationResponse()
     for record in batch.records:
+        raw = record.data
+        assert isinstance(raw, bytes)  # the model decodes base64 to bytes
         try:
-            lines = transform(record.data)
+            lines = transform(raw)
         except Malformed as error:
             logger.warning(
                 "malformed record",
                 extra={
                     "record_id": record.recordId,
-                    "raw_sha256": hashlib.sha256(record.data).hexdigest(),
+                    "raw_sha256": hashlib.sha256(raw).hexdigest(),
                     "reason": str(error),
                 },
             )
             response.add_record(KinesisFirehoseDataTransformationRecord(record.recordId, "ProcessingFailed"))
             continue
-        result = "Ok" if lines else "Dropped"
-        data = base64.b64encode(lines).decode() if lines else ""
-        response.add_record(KinesisFirehoseDataTransformationRecord(record.recordId, result, data))
+        if lines:
+            data = base64.b64encode(lines).decode()
+            response.add_record(KinesisFirehoseDataTransformationRecord(record.recordId, "Ok", data))
+        else:
+            response.add_record(KinesisFirehoseDataTransformationRecord(record.recordId, "Dropped"))
     return response.asdict()
 
 
@@ -95,7 +99,7 @@ def _log_batch(data: bytes) -> bytes:
     lines = []
     for log_event in batch.logEvents:
         try:
-            line = json.loads(log_event.message)
+            line = json.loads(str(log_event.message))
         except ValueError:
             continue  # not a structured line: not an audit event
         if isinstance(line, dict) and "audit_event" in line:

@@ -11,10 +11,10 @@ it. Nothing of a failed record is buffered.
 
 CloudWatch Logs puts a subscription's events into a stream with the subscription filter's role (``RoleArn``): the
 role must trust ``logs.amazonaws.com`` and allow ``firehose:PutRecord`` on the stream (the action AWS documents for
-subscriptions). A refused batch is logged and not delivered (CloudWatch Logs retries for a while and then drops it; there is no
-dead-letter queue for subscriptions). Only the events the filter's pattern matches are sent (moto sent every event;
-the sandbox matches terms and quoted terms as moto's ``FilterLogEvents`` does, and lets JSON and metric patterns,
-which it cannot evaluate, match everything), and each event's ``id`` is a string, as in AWS.
+subscriptions). A refused batch is logged and not delivered (CloudWatch Logs retries for a while and then drops it;
+there is no dead-letter queue for subscriptions). Only the events the filter's pattern matches are sent (moto sent
+every event; the sandbox matches terms and quoted terms as moto's ``FilterLogEvents`` does, and lets JSON and metric
+patterns, which it cannot evaluate, match everything), and each event's ``id`` is a string, as in AWS.
 """
 
 from __future__ import annotations
