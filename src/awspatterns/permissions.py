@@ -1,5 +1,6 @@
 """Permissions granted beside permissions used: for each function of a deployed pattern, the actions its
-execution role allows and the calls an end-to-end run actually made with it (the sandbox's permission record).
+execution role allows and the calls an end-to-end run actually made with it (the sandbox's permission record);
+likewise for each role another service works with (a Firehose delivery role, a log subscription's role).
 
 Pattern pages embed the Markdown this writes (``docs/permissions/<slug>.md``), so a reader sees where a grant is
 broader than the code needs. Resource names are shown by their logical id in the template (``<ObjectRecords>``),
@@ -45,6 +46,8 @@ class FunctionPermissions:
     function: str
     granted: dict[str, set[str]] = field(default_factory=dict)
     used: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The service that assumes the role when it is not a function's execution role (``firehose.amazonaws.com``).
+    service: str = ""
 
     def rows(self) -> list[tuple[str, str, str]]:
         """``(action, granted on, used in the run)`` for every action granted or used, sorted."""
@@ -54,7 +57,7 @@ class FunctionPermissions:
             used = self.used.get(action, {})
             if used:
                 shown = ", ".join(f"{resource} ({decision})" for resource, decision in sorted(used.items()))
-            elif action.startswith(SERVICE_ACTIONS) or (
+            elif (not self.service and action.startswith(SERVICE_ACTIONS)) or (
                 action in STREAM_ACTIONS and any("/stream/" in r for r in self.granted.get(action, ()))
             ):
                 shown = "for the Lambda service (logs, traces, event source or destination)"
@@ -70,6 +73,7 @@ def collect(session: Any, stack_names: list[str], record: dict[str, list[dict[st
     cloudformation, lambda_, iam = (session.client(s) for s in ("cloudformation", "lambda", "iam"))
     names: dict[str, str] = {}
     functions: list[tuple[str, str]] = []
+    roles: list[tuple[str, str]] = []
     for stack in stack_names:
         for resource in cloudformation.describe_stack_resources(StackName=stack)["StackResources"]:
             if "PhysicalResourceId" not in resource:  # moto gives none for some types (e.g. policies)
@@ -80,6 +84,8 @@ def collect(session: Any, stack_names: list[str], record: dict[str, list[dict[st
             ]  # a queue's physical id is its URL; ARNs name the queue
             if resource["ResourceType"] == "AWS::Lambda::Function":
                 functions.append((resource["LogicalResourceId"], resource["PhysicalResourceId"]))
+            elif resource["ResourceType"] == "AWS::IAM::Role":
+                roles.append((resource["LogicalResourceId"], resource["PhysicalResourceId"]))
     account = session.client("sts").get_caller_identity()["Account"]
     result = []
     for logical_id, physical_id in sorted(functions):
@@ -92,7 +98,37 @@ def collect(session: Any, stack_names: list[str], record: dict[str, list[dict[st
         for call in record.get(role_arn, []):
             entry.used.setdefault(call["action"], {})[_normalise(call["resource"], names, account)] = call["decision"]
         result.append(entry)
+    execution_roles = _function_roles(lambda_, functions)
+    for logical_id, role_name in sorted(roles):
+        role = iam.get_role(RoleName=role_name)["Role"]
+        service = _service_of(role)
+        if not service or role["Arn"] in execution_roles:
+            continue
+        entry = FunctionPermissions(f"{_readable(logical_id)} (assumed by {service})", service=service)
+        for statement in _role_statements(iam, role_name):
+            for action in _listed(statement.get("Action")):
+                for resource in _listed(statement.get("Resource")):
+                    entry.granted.setdefault(action, set()).add(_normalise(str(resource), names, account))
+        for call in record.get(role["Arn"], []):
+            entry.used.setdefault(call["action"], {})[_normalise(call["resource"], names, account)] = call["decision"]
+        result.append(entry)
     return result
+
+
+def _service_of(role: dict[str, Any]) -> str:
+    """The one AWS service other than Lambda that a role's trust policy admits, or ``""``."""
+    document = role["AssumeRolePolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    services = {
+        service
+        for statement in _listed(document.get("Statement"))
+        for service in _listed((statement.get("Principal") or {}).get("Service"))
+    }
+    return next(iter(services)) if len(services) == 1 and "lambda.amazonaws.com" not in services else ""
+
+
+def _function_roles(lambda_: Any, functions: list[tuple[str, str]]) -> set[str]:
+    return {lambda_.get_function(FunctionName=physical)["Configuration"]["Role"] for _, physical in functions}
 
 
 def render_markdown(functions: list[FunctionPermissions]) -> str:

@@ -12,18 +12,71 @@ import pytest
 PIPELINE = {
     "Resources": {
         "Lake": {"Type": "AWS::S3::Bucket"},
+        # Firehose writes with its delivery role: it must trust the service and allow s3:PutObject.
+        "DeliveryRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": "firehose",
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "firehose.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "write",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}],
+                        },
+                    }
+                ],
+            },
+        },
         "Stream": {
             "Type": "AWS::KinesisFirehose::DeliveryStream",
             "Properties": {
                 "DeliveryStreamType": "DirectPut",
                 "ExtendedS3DestinationConfiguration": {
                     "BucketARN": {"Fn::GetAtt": ["Lake", "Arn"]},
-                    "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                    "RoleARN": {"Fn::GetAtt": ["DeliveryRole", "Arn"]},
                     "Prefix": "events/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/",
                     "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
                     "CompressionFormat": "GZIP",
                     "BufferingHints": {"IntervalInSeconds": 60, "SizeInMBs": 1},
                 },
+            },
+        },
+        # CloudWatch Logs puts subscribed events with the filter's role: it must trust logs and allow the put.
+        "LogsRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "put",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": "firehose:PutRecord",
+                                    "Resource": {"Fn::GetAtt": ["Stream", "Arn"]},
+                                }
+                            ],
+                        },
+                    }
+                ],
             },
         },
         "AppLogs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/app/orders"}},
@@ -37,7 +90,7 @@ PIPELINE = {
                 "LogGroupName": {"Ref": "AppLogs"},
                 "FilterPattern": "",
                 "DestinationArn": {"Fn::GetAtt": ["Stream", "Arn"]},
-                "RoleArn": "arn:aws:iam::123456789012:role/logs",
+                "RoleArn": {"Fn::GetAtt": ["LogsRole", "Arn"]},
             },
         },
     },

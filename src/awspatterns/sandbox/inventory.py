@@ -79,6 +79,7 @@ def inventory(session: Any) -> dict[str, set[str]]:
         "rest_apis": {a["id"] for a in _paged(session.client("apigateway"), "get_rest_apis", "items")},
         "streams": set(_paged(session.client("kinesis"), "list_streams", "StreamNames")),
         "delivery_streams": _delivery_streams(session.client("firehose")),
+        "glue_databases": {d["Name"] for d in _paged(session.client("glue"), "get_databases", "DatabaseList")},
         "vpcs": {v["VpcId"] for v in _paged(ec2, "describe_vpcs", "Vpcs")},
         "subnets": {n["SubnetId"] for n in _paged(ec2, "describe_subnets", "Subnets")},
         "security_groups": {g["GroupId"] for g in _paged(ec2, "describe_security_groups", "SecurityGroups")},

@@ -4,13 +4,22 @@ values they lack."""
 
 from __future__ import annotations
 
-from awspatterns.sandbox.cloudformation import alarms, apigateway, messaging, network, policies, registry, streaming
+from awspatterns.sandbox.cloudformation import (
+    alarms,
+    apigateway,
+    glue,
+    messaging,
+    network,
+    policies,
+    registry,
+    streaming,
+)
 from awspatterns.sandbox.subsystem import Engine, Patched
 
 __all__ = ["MODULES", "PATCHED", "install"]
 
 #: The modules whose ``MODELS`` this subsystem registers (RDS registers its own, with its servers).
-MODULES = (policies, messaging, alarms, network, streaming, apigateway)
+MODULES = (policies, messaging, alarms, network, streaming, apigateway, glue)
 
 #: It patches nothing: models are new classes, and the ``Ref`` values are additions (see the canary tests).
 PATCHED: Patched = ()
