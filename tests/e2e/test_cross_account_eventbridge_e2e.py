@@ -108,4 +108,10 @@ def test_an_event_the_rule_cannot_deliver_goes_to_the_targets_dlq_and_is_counted
     event = json.loads(message["Body"])
     assert event["account"] == deployed.accounts["source-b"] and event["detail"]["state"]["value"] == "ALARM"
     assert central.resource("dynamodb").Table(outputs["HistoryTable"]).scan()["Items"] == []
+    metrics = {  # the central rule counts it, as AWS does
+        m["MetricName"]
+        for m in central.client("cloudwatch").list_metrics(Namespace="AWS/Events")["Metrics"]
+        if {"Name": "RuleName", "Value": outputs["CentralRuleName"]} in m["Dimensions"]
+    }
+    assert {"FailedInvocations", "InvocationsSentToDlq"} <= metrics
     assert deployed.destroy() == {}
