@@ -26,10 +26,24 @@ import aws_cdk as cdk
 import cdk_nag
 from constructs import IConstruct
 
-__all__ = ["acknowledge", "cdk_context", "new_app", "recommended_feature_flags"]
+from awspatterns.sandbox.accounts import ACCOUNTS, DEFAULT_REGION
+
+__all__ = [
+    "ACCOUNTS_VARIABLE",
+    "account_environments",
+    "acknowledge",
+    "cdk_context",
+    "new_app",
+    "recommended_feature_flags",
+]
+
+#: The environment variable naming a multi-account example's accounts (``central=111111111111,source-a=...``).
+ACCOUNTS_VARIABLE = "AWSPATTERNS_ACCOUNTS"
 
 
-def new_app(directory: Path | None = None, *, outdir: str | None = None) -> cdk.App:
+def new_app(
+    directory: Path | None = None, *, outdir: str | None = None, context: dict[str, Any] | None = None
+) -> cdk.App:
     """A CDK app with the example's context and the ``AwsSolutionsChecks`` gate (cdk-nag 3.x validation plugin).
 
     ``app.synth()`` then raises ``ValidationFailed`` when any stack has an unacknowledged finding and writes
@@ -40,9 +54,10 @@ def new_app(directory: Path | None = None, *, outdir: str | None = None) -> cdk.
             that folder does. Without it (stacks built in tests), the app gets
             :func:`recommended_feature_flags`, which every example's ``cdk.json`` carries.
         outdir: where the cloud assembly goes; by default ``CDK_OUTDIR`` (set by the CDK CLI) or a temp dir.
+        context: more context, over the ``cdk.json``'s (what ``cdk synth -c key=value`` adds).
     """
-    context = cdk_context(directory) if directory is not None else recommended_feature_flags()
-    app = cdk.App(outdir=outdir, context=context)
+    base = cdk_context(directory) if directory is not None else recommended_feature_flags()
+    app = cdk.App(outdir=outdir, context={**base, **(context or {})})
     cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
     return app
 
@@ -84,3 +99,41 @@ def acknowledge(scope: IConstruct, findings: dict[str, str]) -> None:
     """
     for rule_id, reason in findings.items():
         cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
+
+
+def account_environments(scope: IConstruct, names: list[str]) -> dict[str, cdk.Environment]:
+    """The environment (account and region) of each account a multi-account example names, e.g. ``central``.
+
+    The accounts come from the context ``accounts`` (``cdk deploy -c accounts=central=111111111111,source-a=...``, or
+    a JSON object), else from the ``AWSPATTERNS_ACCOUNTS`` environment variable in the same form, else from the
+    sandbox's accounts of those names (``patterns sandbox status --json`` lists them). The region is the context
+    ``region``, else the CDK CLI's or the AWS SDK's region, else ``us-east-1``.
+
+    Raises:
+        ValueError: a name has no account, or an account is not 12 digits.
+    """
+    given = scope.node.try_get_context("accounts") or os.environ.get(ACCOUNTS_VARIABLE) or ACCOUNTS
+    accounts = given if isinstance(given, dict) else _pairs(str(given))
+    region = (
+        scope.node.try_get_context("region")
+        or os.environ.get("CDK_DEFAULT_REGION")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or DEFAULT_REGION
+    )
+    environments = {}
+    for name in names:
+        account = str(accounts.get(name, ""))
+        if not (account.isdigit() and len(account) == 12):
+            raise ValueError(
+                f"no account for {name!r}: pass -c accounts={','.join(f'{n}=<account id>' for n in names)} "
+                f"or set {ACCOUNTS_VARIABLE} the same way"
+            )
+        environments[name] = cdk.Environment(account=account, region=region)
+    return environments
+
+
+def _pairs(text: str) -> dict[str, str]:
+    if text.strip().startswith("{"):
+        return dict(json.loads(text))
+    return dict(item.strip().split("=", 1) for item in text.split(",") if "=" in item)

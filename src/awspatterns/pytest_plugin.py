@@ -2,11 +2,13 @@
 
 * ``lambda_context`` and ``handler_loader`` for handler unit tests;
 * ``sandbox``: a sandbox server for the test session, in its own state directory;
-* ``deploy_pattern``: deploys an example into a *fresh account* of that sandbox, and destroys it afterwards.
+* ``deploy_pattern``: deploys an example into a *fresh account* of that sandbox, and destroys it afterwards; a
+  multi-account example gets a fresh account for each account it names.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import random
 import tempfile
@@ -19,6 +21,7 @@ from typing import Any
 import pytest
 
 from awspatterns.catalog import Pattern, get_pattern
+from awspatterns.targets.assembly import stacks_in_order
 from awspatterns.testing import FakeLambdaContext, load_handler
 
 __all__ = ["DeployedPattern", "deploy_pattern", "handler_loader", "lambda_context", "sandbox"]
@@ -70,6 +73,14 @@ class DeployedPattern:
     outputs: dict[str, dict[str, str]]
     before: dict[str, set[str]]
     destroyed: bool = field(default=False)
+    #: The fresh account standing in for each of the sandbox's accounts (``main``, ``source-a``, ...).
+    accounts: dict[str, str] = field(default_factory=dict)
+    #: What the other accounts the stacks deploy to held before the deployment, by account id.
+    others_before: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+
+    def session_for(self, account: str) -> Any:
+        """A session for one of the deployment's accounts, by the sandbox's name for it (``source-a``) or by id."""
+        return self.sandbox.session(self.accounts.get(account, account))
 
     @property
     def flat_outputs(self) -> dict[str, str]:
@@ -80,7 +91,10 @@ class DeployedPattern:
         """Drive the example's client against this deployment and return its report."""
         from awspatterns.targets.base import load_client
 
-        return load_client(self.pattern).run(self.flat_outputs, self.session, **kwargs)
+        client = load_client(self.pattern)
+        if "session_for" in inspect.signature(client.run).parameters:
+            kwargs.setdefault("session_for", self.session_for)
+        return client.run(self.flat_outputs, self.session, **kwargs)
 
     def quiesce(self, timeout_s: float = 30) -> bool:
         """Wait until the sandbox has no asynchronous invocation or SQS batch in flight."""
@@ -90,30 +104,38 @@ class DeployedPattern:
         """Write the permissions each function's role grants beside those this run used (the sandbox's record)
         to ``docs/permissions/<slug>.md``, which the pattern's page embeds; return that file."""
         from awspatterns.permissions import collect, write_permissions
-        from awspatterns.targets.assembly import stacks_in_order
 
         self.quiesce()
-        stacks = [s.name for s in stacks_in_order(self.assembly_dir)]
-        record = self.sandbox.permissions(self.session.account_id)
-        return write_permissions(self.pattern.slug, collect(self.session, stacks, record))
+        functions = []
+        main = self.session.account_id
+        for account in [main, *self.others_before]:
+            stacks = [s.name for s in stacks_in_order(self.assembly_dir) if (s.account or main) == account]
+            session = self.session_for(account)
+            functions += collect(session, stacks, self.sandbox.permissions(account))
+        return write_permissions(self.pattern.slug, functions)
 
     def destroy(self) -> dict[str, set[str]]:
         """Destroy the stacks; return what is left in the account that was not there before (should be empty)."""
         from awspatterns.sandbox.inventory import inventory, leftovers
         from awspatterns.targets import assembly_deployer
-        from awspatterns.targets.assembly import stacks_in_order
 
         self.quiesce()
-        assembly_deployer.destroy_stacks(
-            self.session, [s.name for s in stacks_in_order(self.assembly_dir)], progress=lambda _: None
+        assembly_deployer.destroy_assembly(
+            self.session, self.assembly_dir, progress=lambda _: None, session_for=self.session_for
         )
         self.destroyed = True
-        return leftovers(self.before, inventory(self.session))
+        left = leftovers(self.before, inventory(self.session))
+        for account, before in self.others_before.items():  # named by account in what is left
+            left.update(
+                {f"{account}:{k}": v for k, v in leftovers(before, inventory(self.session_for(account))).items()}
+            )
+        return left
 
 
 @pytest.fixture
 def deploy_pattern(sandbox: Any, tmp_path: Path) -> Iterator[Callable[[str], DeployedPattern]]:
     """``deploy_pattern("s3-fanout")`` synthesizes the example and deploys it into a fresh sandbox account."""
+    from awspatterns.sandbox.accounts import ACCOUNTS
     from awspatterns.sandbox.inventory import inventory
     from awspatterns.synth import synth
     from awspatterns.targets import assembly_deployer
@@ -122,14 +144,32 @@ def deploy_pattern(sandbox: Any, tmp_path: Path) -> Iterator[Callable[[str], Dep
 
     def deploy(slug: str) -> DeployedPattern:
         pattern = get_pattern(slug)
-        assembly = synth(pattern, tmp_path / "cdk.out")
-        session = sandbox.session(str(random.randint(10**11, 10**12 - 1)))  # noqa: S311 (an account id)
+        # A fresh account for each of the sandbox's accounts; a multi-account example names them in its context.
+        accounts = {name: str(random.randint(10**11, 10**12 - 1)) for name in ACCOUNTS}  # noqa: S311 (account ids)
+        assembly = synth(pattern, tmp_path / "cdk.out", context={"accounts": accounts})
+        session = sandbox.session(accounts["main"])
+        used = {s.account for s in stacks_in_order(assembly.directory) if s.account} - {accounts["main"]}
         assembly_deployer.bootstrap(session)
         before = inventory(session)
+        others_before = {}
+        for account in sorted(used):
+            assembly_deployer.bootstrap(sandbox.session(account))
+            others_before[account] = inventory(sandbox.session(account))
         outputs = sandbox.local_outputs(
-            assembly_deployer.deploy_assembly(session, assembly.directory, progress=lambda _: None)
+            assembly_deployer.deploy_assembly(
+                session, assembly.directory, progress=lambda _: None, session_for=sandbox.session
+            )
         )
-        deployed = DeployedPattern(pattern, session, sandbox, assembly.directory, outputs, before)
+        deployed = DeployedPattern(
+            pattern,
+            session,
+            sandbox,
+            assembly.directory,
+            outputs,
+            before,
+            accounts=accounts,
+            others_before=others_before,
+        )
         deployments.append(deployed)
         return deployed
 

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from awspatterns import ASSEMBLIES_DIR
 from awspatterns.app import new_app
@@ -43,14 +44,14 @@ def load_stack_module(pattern: Pattern) -> ModuleType:
     return module
 
 
-def synth(pattern: Pattern, outdir: Path | None = None) -> Assembly:
-    """Synthesize one example with the cdk-nag gate.
+def synth(pattern: Pattern, outdir: Path | None = None, context: dict[str, Any] | None = None) -> Assembly:
+    """Synthesize one example with the cdk-nag gate; ``context`` adds to its ``cdk.json``'s.
 
     Raises:
         SynthError: synthesis failed; cdk-nag violations are listed rule by rule.
     """
     directory = (outdir or ASSEMBLIES_DIR) / pattern.slug
-    app = new_app(pattern.directory, outdir=str(directory))
+    app = new_app(pattern.directory, outdir=str(directory), context=context)
     load_stack_module(pattern).build(app)
     try:
         app.synth()

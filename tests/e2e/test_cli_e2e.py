@@ -97,3 +97,32 @@ def test_aws_target_deploys_through_the_real_cdk_cli(tmp_path):
         assert left["log_groups"] == set() and left["tables"] == set() and left["kms_keys"] == set()
     finally:
         control.stop(home)
+
+
+def test_a_multi_account_pattern_runs_with_each_stack_in_its_own_account(tmp_path):
+    home = tmp_path / "sandbox"
+    info = control.start(home)
+    try:
+        run = patterns("run", "cross-account-eventbridge", home=home)
+        assert run.returncode == 0, run.stderr
+        assert "4 changes = 3 recorded + 1 refused + 0 parked; 0 missing." in run.stdout
+        outputs = json.loads(patterns("outputs", "cross-account-eventbridge", "--json", home=home).stdout)
+        assert outputs["AlarmsSourceB"]["AlarmsSourceBAccount"] == info.accounts["source-b"]
+        stacks = {
+            name: {s["StackName"] for s in info.session(name).client("cloudformation").list_stacks()["StackSummaries"]}
+            for name in ("main", "source-a", "source-b", "outsider")
+        }
+        assert stacks == {
+            "main": {"AlarmsCentral"},
+            "source-a": {"AlarmsSourceA"},
+            "source-b": {"AlarmsSourceB"},
+            "outsider": {"AlarmsOutsider"},
+        }
+
+        destroyed = patterns("destroy", "cross-account-eventbridge", home=home)
+        assert destroyed.returncode == 0, destroyed.stderr
+        for name in stacks:
+            left = inventory(info.session(name))
+            assert left["stacks"] == set() and left["queues"] == set() and left["roles"] == set(), name
+    finally:
+        control.stop(home)

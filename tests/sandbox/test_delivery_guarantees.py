@@ -402,7 +402,8 @@ def test_eventbridge_sends_what_a_target_cannot_take_to_the_targets_dlq_with_the
     missing_function = f"arn:aws:lambda:us-east-1:{account.account_id}:function:deleted"
     missing_queue = f"arn:aws:sqs:us-east-1:{account.account_id}:deleted"
     events = account.client("events")
-    events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["orders"]}))
+    rule_arn = events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["orders"]}))["RuleArn"]
+    admit(account, dlq, "events", rule_arn)  # AWS sends to a DLQ whose policy admits the rule
     events.put_targets(
         Rule="orders",
         Targets=[

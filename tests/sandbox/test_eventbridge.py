@@ -117,6 +117,9 @@ def test_cross_account_forwarding_is_governed_by_the_central_bus_policy(sandbox)
     dead_letters = {}
     for source in (member, stranger):
         dead_letters[source.account_id] = output_queue(source, "forwarding-dlq")
+        admit(
+            source, dead_letters[source.account_id], "events", f"arn:aws:events:us-east-1:{source.account_id}:rule/rule"
+        )
         rule_to(
             source,
             [

@@ -377,6 +377,7 @@ def test_eventbridge_targets_that_do_not_admit_the_rule_send_it_to_the_dlq_with_
     function = create_function(root, "on-order", RECORDER, environment={"OUTPUT": output})
     dead_letter = {"Arn": queue_arn(root, dlq)}
     admit(root, url, "events", f"arn:aws:events:{REGION}:{root.account_id}:rule/another")
+    admit(root, dlq, "events", f"arn:aws:events:{REGION}:{root.account_id}:rule/orders")  # the DLQ admits the rule
     root.client("events").put_targets(
         Rule="orders",
         Targets=[

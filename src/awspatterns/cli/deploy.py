@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import time
 from pathlib import Path
@@ -65,7 +66,9 @@ def cmd_run(args: argparse.Namespace) -> None:
     progress(f"running {pattern.slug}'s client ...")
     client = load_client(pattern)
     merged: dict[str, Any] = {k: v for values in outputs.values() for k, v in values.items()}
-    report = client.run(merged, target.session())
+    # A multi-account example's client takes a session per account (``session_for``); others need only one.
+    extra = {"session_for": target.session_for} if "session_for" in inspect.signature(client.run).parameters else {}
+    report = client.run(merged, target.session(), **extra)
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str) if args.json else client.format_report(report))
 
 

@@ -9,8 +9,14 @@ from awspatterns.sessions import EndpointSession
 __all__ = ["ACCOUNTS", "ACCOUNT_HEADER", "DEFAULT_REGION", "SandboxSession"]
 
 DEFAULT_REGION = "us-east-1"
-#: The main account (moto's default) and two more, for cross-account patterns.
-ACCOUNTS = {"main": "123456789012", "source-a": "111111111111", "source-b": "222222222222"}
+#: The main account (moto's default) and more for cross-account patterns: two sources, and an outsider that a
+#: pattern's policies do not admit.
+ACCOUNTS = {
+    "main": "123456789012",
+    "source-a": "111111111111",
+    "source-b": "222222222222",
+    "outsider": "333333333333",
+}
 ACCOUNT_HEADER = "x-moto-account-id"
 
 

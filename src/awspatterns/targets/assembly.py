@@ -1,4 +1,4 @@
-"""Reading a CDK cloud assembly: stacks in dependency order and their file assets."""
+"""Reading a CDK cloud assembly: stacks in dependency order, the account each is for, and their file assets."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StackArtifact", "stacks_in_order"]
+__all__ = ["StackArtifact", "stack_account", "stacks_in_order"]
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,9 @@ class StackArtifact:
     template_file: Path
     assets_file: Path | None
     dependencies: tuple[str, ...]
+    #: The account the stack is for (its ``env``), or ``None`` for an environment-agnostic stack, which deploys
+    #: into whichever account the deployment uses.
+    account: str | None = None
 
     @property
     def template(self) -> dict[str, Any]:
@@ -44,6 +47,7 @@ def stacks_in_order(directory: Path) -> list[StackArtifact]:
                 for d in artifact.get("dependencies", [])
                 if d in artifacts and artifacts[d]["type"] == "aws:cloudformation:stack"
             ),
+            account=stack_account(artifact.get("environment", "")),
         )
     ordered: list[StackArtifact] = []
 
@@ -57,3 +61,9 @@ def stacks_in_order(directory: Path) -> list[StackArtifact]:
     for name in stacks:
         visit(name)
     return ordered
+
+
+def stack_account(environment: str) -> str | None:
+    """The account of a stack's ``aws://ACCOUNT/REGION`` environment; ``None`` when it names none."""
+    account = environment.removeprefix("aws://").split("/", 1)[0]
+    return account if account.isdigit() else None

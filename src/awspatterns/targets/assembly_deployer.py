@@ -2,7 +2,9 @@
 stacks through the CloudFormation API, without the CDK CLI.
 
 It does what ``cdk deploy`` does, minus what the sandbox does not need (roles to assume, change sets, Docker
-images): bootstrap resources, file assets zipped into the bootstrap bucket, stacks created in dependency order.
+images): bootstrap resources, file assets zipped into the bootstrap bucket, stacks created in dependency order. A
+stack synthesized for a given account (``env``) deploys into that account, through the session ``session_for``
+gives for it, as ``cdk deploy`` uses that account's credentials.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,19 @@ from awspatterns.errors import PatternsError
 from awspatterns.targets.assembly import StackArtifact, stacks_in_order
 from awspatterns.targets.base import delete_function_log_groups, stack_function_names
 
-__all__ = ["DeployError", "bootstrap", "deploy_assembly", "deploy_stack", "destroy_stacks", "publish_assets"]
+__all__ = [
+    "DeployError",
+    "SessionFor",
+    "bootstrap",
+    "deploy_assembly",
+    "deploy_stack",
+    "destroy_assembly",
+    "destroy_stacks",
+    "publish_assets",
+]
+
+#: ``session_for(account)``: a session for one account, for the stacks synthesized for it.
+SessionFor = Callable[[str], Any]
 
 BOOTSTRAP_QUALIFIER = "hnb659fds"
 BOOTSTRAP_VERSION = "30"
@@ -97,15 +112,39 @@ def deploy_stack(session: Any, stack: StackArtifact, bucket: str) -> dict[str, s
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
-def deploy_assembly(session: Any, assembly_dir: Path, progress: Any = print) -> dict[str, dict[str, str]]:
-    """Deploy every stack of a cloud assembly; return outputs by stack name."""
-    bucket = bootstrap(session)
+def deploy_assembly(
+    session: Any, assembly_dir: Path, progress: Any = print, session_for: SessionFor | None = None
+) -> dict[str, dict[str, str]]:
+    """Deploy every stack of a cloud assembly; return outputs by stack name. Environment-agnostic stacks go to
+    ``session``'s account, a stack for a given account to ``session_for(account)`` (required then)."""
+    sessions: dict[str | None, tuple[Any, str]] = {}  # per account: its session and bootstrap bucket
     outputs = {}
     for stack in stacks_in_order(assembly_dir):
-        assets = publish_assets(session, stack)
-        progress(f"  {stack.name}: {assets} asset(s) published, creating stack ...")
-        outputs[stack.name] = deploy_stack(session, stack, bucket)
+        if stack.account not in sessions:
+            stack_session = _session_of(stack, session, session_for)
+            sessions[stack.account] = (stack_session, bootstrap(stack_session))
+        stack_session, bucket = sessions[stack.account]
+        assets = publish_assets(stack_session, stack)
+        where = f" in account {stack.account}" if stack.account else ""
+        progress(f"  {stack.name}: {assets} asset(s) published, creating stack{where} ...")
+        outputs[stack.name] = deploy_stack(stack_session, stack, bucket)
     return outputs
+
+
+def destroy_assembly(
+    session: Any, assembly_dir: Path, progress: Any = print, session_for: SessionFor | None = None
+) -> None:
+    """Delete every stack of a cloud assembly, dependents first, each in the account it was deployed to."""
+    for stack in reversed(stacks_in_order(assembly_dir)):
+        destroy_stacks(_session_of(stack, session, session_for), [stack.name], progress)
+
+
+def _session_of(stack: StackArtifact, session: Any, session_for: SessionFor | None) -> Any:
+    if stack.account is None:
+        return session
+    if session_for is None:
+        raise DeployError(f"{stack.name} is for account {stack.account}, and no session for that account was given")
+    return session_for(stack.account)
 
 
 def destroy_stacks(session: Any, stack_names: list[str], progress: Any = print) -> None:

@@ -3,6 +3,10 @@
 It uses the caller's usual credentials and region, from the process environment or from an environment given to
 the target. With ``AWS_ENDPOINT_URL`` set, the same commands run against any compatible endpoint: CI points it at
 the sandbox, so the path users type is tested.
+
+A multi-account example's stacks name their accounts (``env``); ``cdk deploy`` deploys each into its account through
+that account's bootstrap roles (``cdk bootstrap --trust``). To read the outputs of stacks in other accounts, the
+target uses the AWS profile ``AWSPATTERNS_PROFILES`` names for each (``111111111111=source-a,...``).
 """
 
 from __future__ import annotations
@@ -14,12 +18,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from awspatterns import REPO_ROOT
+from awspatterns import ASSEMBLIES_DIR, REPO_ROOT
 from awspatterns.catalog import Pattern
 from awspatterns.errors import PatternsError
 from awspatterns.sandbox import control
 from awspatterns.sessions import EndpointSession
-from awspatterns.targets.base import Progress, delete_function_log_groups, stack_function_names, stack_outputs
+from awspatterns.targets.base import (
+    Progress,
+    assembly_accounts,
+    delete_function_log_groups,
+    stack_function_names,
+    stack_outputs,
+)
 
 __all__ = ["BOOTSTRAP_VERSION_PARAMETER", "AwsTarget", "cdk_available"]
 
@@ -54,6 +64,21 @@ class AwsTarget:
             aws_session_token=env.get("AWS_SESSION_TOKEN"),
             region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
             profile_name=env.get("AWS_PROFILE"),
+        )
+
+    def session_for(self, account: str) -> Any:
+        """A session for another account: the profile ``AWSPATTERNS_PROFILES`` names for it, else the target's own
+        credentials (which must then reach that account)."""
+        profiles = dict(
+            item.split("=", 1) for item in self.environment.get("AWSPATTERNS_PROFILES", "").split(",") if "=" in item
+        )
+        if account not in profiles:
+            return self.session()
+        env = self.environment
+        return EndpointSession(
+            self.endpoint_url,
+            profile_name=profiles[account],
+            region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         )
 
     def cdk(self, *args: str, progress: Progress) -> None:
@@ -92,7 +117,8 @@ class AwsTarget:
     def outputs(self, pattern: Pattern) -> dict[str, dict[str, str]] | None:
         """The deployed stacks' outputs; ``None`` when not every stack is deployed. Pointed at the local sandbox
         (``AWS_ENDPOINT_URL``), API URLs are made local, as the sandbox target does."""
-        outputs = stack_outputs(self.session(), pattern)
+        accounts = assembly_accounts(ASSEMBLIES_DIR / pattern.slug)
+        outputs = stack_outputs(self.session(), pattern, self.session_for, accounts)
         sandbox = control.status()
         if outputs is not None and sandbox is not None and self.endpoint_url == sandbox.endpoint_url:
             return sandbox.local_outputs(outputs)
@@ -100,11 +126,15 @@ class AwsTarget:
 
     def destroy(self, pattern: Pattern, assembly_dir: Path | None, progress: Progress) -> None:
         """``cdk destroy`` every stack of the example, then the log groups Lambda created outside them."""
-        session = self.session()
-        functions = [fn for name in pattern.stacks for fn in _function_names_if_deployed(session, name)]
+        accounts = assembly_accounts(assembly_dir)
+        sessions = {
+            name: self.session_for(accounts[name]) if name in accounts else self.session() for name in pattern.stacks
+        }
+        functions = {name: _function_names_if_deployed(session, name) for name, session in sessions.items()}
         app = str(assembly_dir) if assembly_dir else str(pattern.directory)
         self.cdk("destroy", "--app", app, "--all", "--force", progress=progress)
-        delete_function_log_groups(session, functions)
+        for name, session in sessions.items():
+            delete_function_log_groups(session, functions[name])
 
 
 def _function_names_if_deployed(session: Any, stack_name: str) -> list[str]:

@@ -9,8 +9,16 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from awspatterns.catalog import Pattern
+from awspatterns.targets.assembly import stacks_in_order
 
-__all__ = ["Target", "delete_function_log_groups", "load_client", "stack_function_names", "stack_outputs"]
+__all__ = [
+    "Target",
+    "assembly_accounts",
+    "delete_function_log_groups",
+    "load_client",
+    "stack_function_names",
+    "stack_outputs",
+]
 
 Progress = Callable[[str], None]
 
@@ -23,6 +31,9 @@ class Target(Protocol):
     def session(self) -> Any:
         """A boto3 session for the target account."""
 
+    def session_for(self, account: str) -> Any:
+        """A boto3 session for another account of the target (the stacks of a multi-account example)."""
+
     def deploy(self, pattern: Pattern, assembly_dir: Path, progress: Progress) -> dict[str, dict[str, str]]:
         """Deploy a synthesized example; return outputs by stack."""
 
@@ -33,11 +44,26 @@ class Target(Protocol):
         """Remove an example's stacks and what they created."""
 
 
-def stack_outputs(session: Any, pattern: Pattern) -> dict[str, dict[str, str]] | None:
-    """The outputs of each of the pattern's stacks, or ``None`` when any stack is not deployed."""
-    cloudformation = session.client("cloudformation")
+def assembly_accounts(assembly_dir: Path | None) -> dict[str, str]:
+    """Stack name -> account, for the stacks of a synthesized example that are for a given account (empty when
+    the example has not been synthesized, or all its stacks are environment-agnostic)."""
+    if assembly_dir is None or not (assembly_dir / "manifest.json").is_file():
+        return {}
+    return {s.name: s.account for s in stacks_in_order(assembly_dir) if s.account}
+
+
+def stack_outputs(
+    session: Any,
+    pattern: Pattern,
+    session_for: Callable[[str], Any] | None = None,
+    accounts: dict[str, str] | None = None,
+) -> dict[str, dict[str, str]] | None:
+    """The outputs of each of the pattern's stacks, or ``None`` when any stack is not deployed. A stack named in
+    ``accounts`` is read in that account, through ``session_for``."""
     outputs = {}
     for name in pattern.stacks:
+        account = (accounts or {}).get(name)
+        cloudformation = (session_for(account) if account and session_for else session).client("cloudformation")
         try:
             stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
         except cloudformation.exceptions.ClientError:

@@ -1,4 +1,8 @@
-"""The ``sandbox`` target: the local sandbox account, deployed with the assembly deployer."""
+"""The ``sandbox`` target: the local sandbox account, deployed with the assembly deployer.
+
+An example whose stacks are for given accounts (a multi-account example) deploys each stack into that account of
+the sandbox; the others go to the target's account.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,11 @@ from typing import Any
 
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
+from awspatterns import ASSEMBLIES_DIR
 from awspatterns.catalog import Pattern
 from awspatterns.sandbox import control
 from awspatterns.targets import assembly_deployer
-from awspatterns.targets.assembly import stacks_in_order
-from awspatterns.targets.base import Progress, stack_outputs
+from awspatterns.targets.base import Progress, assembly_accounts, stack_outputs
 
 __all__ = ["SandboxTarget", "answering"]
 
@@ -38,26 +42,38 @@ class SandboxTarget:
         """A session for the target account of the sandbox."""
         return self.info().session(self.account)
 
+    def session_for(self, account: str) -> Any:
+        """A session for another account of the sandbox (by name or id)."""
+        return self.info().session(account)
+
     def deploy(self, pattern: Pattern, assembly_dir: Path, progress: Progress) -> dict[str, dict[str, str]]:
         """Publish assets and create the stacks; API URLs in the outputs point at the local gateway."""
         info = self.info()
         with answering(info):
-            outputs = assembly_deployer.deploy_assembly(info.session(self.account), assembly_dir, progress)
+            outputs = assembly_deployer.deploy_assembly(
+                info.session(self.account), assembly_dir, progress, session_for=info.session
+            )
         return info.local_outputs(outputs)
 
     def outputs(self, pattern: Pattern) -> dict[str, dict[str, str]] | None:
-        """The deployed stacks' outputs, API URLs made local; ``None`` when not every stack is deployed."""
+        """The deployed stacks' outputs, API URLs made local; ``None`` when not every stack is deployed. The
+        accounts of a multi-account example's stacks come from its last synthesized assembly."""
         info = self.info()
+        accounts = assembly_accounts(ASSEMBLIES_DIR / pattern.slug)
         with answering(info):
-            outputs = stack_outputs(info.session(self.account), pattern)
+            outputs = stack_outputs(info.session(self.account), pattern, info.session, accounts)
         return None if outputs is None else info.local_outputs(outputs)
 
     def destroy(self, pattern: Pattern, assembly_dir: Path | None, progress: Progress) -> None:
-        """Delete the stacks (dependents first) and their functions' log groups."""
-        names = [s.name for s in stacks_in_order(assembly_dir)] if assembly_dir else list(pattern.stacks)
+        """Delete the stacks (dependents first), each in its account, and their functions' log groups."""
         info = self.info()
         with answering(info):
-            assembly_deployer.destroy_stacks(info.session(self.account), names, progress)
+            if assembly_dir is not None:
+                assembly_deployer.destroy_assembly(
+                    info.session(self.account), assembly_dir, progress, session_for=info.session
+                )
+            else:
+                assembly_deployer.destroy_stacks(info.session(self.account), list(pattern.stacks), progress)
 
 
 @contextlib.contextmanager

@@ -1,9 +1,11 @@
 """EventBridge delivery as AWS does it: rules send matching events to Lambda (asynchronously), SQS, SNS, log groups
 and other event buses, in this or another account, where the receiving bus's resource policy must admit the
 sender, and a Lambda, SQS or SNS target's resource policy must admit ``events.amazonaws.com`` for the rule (its
-encrypted queue's or topic's key policy too). A target that cannot be reached, or refuses, sends the event to the
-target's dead-letter queue (``ERROR_CODE`` ``NO_PERMISSIONS`` for a refusal). CloudWatch alarms
-emit ``CloudWatch Alarm State Change`` events to their account's default bus.
+encrypted queue's or topic's key policy too); a target's ``RoleArn`` must allow sending to it. A target that cannot
+be reached, or refuses, sends the event to the target's dead-letter queue (``ERROR_CODE`` ``NO_PERMISSIONS`` for a
+refusal) if that queue admits EventBridge; each outcome is counted in the rule's ``AWS/Events`` metrics
+(:mod:`~awspatterns.sandbox.deliveries.eventbridge_targets`). CloudWatch alarms emit ``CloudWatch Alarm State
+Change`` events to their account's default bus.
 
 moto 5.2.5 raised ``NotImplementedError`` for Lambda and SNS targets (``PutEvents`` answered HTTP 500), rebuilt
 forwarded events as new ones from the forwarding account, and ignored bus policies and target DLQs.
@@ -27,9 +29,10 @@ from moto.cloudwatch.models import Alarm
 from moto.events import models as events_models
 from moto.events.models import events_backends
 from moto.logs.models import logs_backends
-from moto.sqs.models import sqs_backends
+from moto.sqs.models import SQSBackend, sqs_backends
 
 from awspatterns.sandbox.arns import Arn
+from awspatterns.sandbox.deliveries.eventbridge_targets import TargetChecks, count
 from awspatterns.sandbox.iam.services import admitted
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.subsystem import Engine, Patched, Reads
@@ -53,6 +56,8 @@ READS: Reads = (
     (events_models.EventsBackend, "event_buses"),
     (events_models.Rule, "targets"),
     (events_models.Rule, "event_pattern"),
+    (events_models.Rule, "event_bus_name"),
+    (SQSBackend, "queues"),
 )
 
 #: How many buses an event may cross (EventBridge stops forwarding loops).
@@ -129,15 +134,16 @@ def install(engine: Engine) -> None:
     def admit(action: str, target: str, rule: str, account: str) -> bool:
         return admitted(engine, EVENTS, action, target, rule, account, missing_ok=True)
 
-    EventRouter(engine.deliver, admit).install()
+    EventRouter(engine.deliver, admit, TargetChecks(engine)).install()
 
 
 class EventRouter:
     """Routes events from buses to targets; installed into moto by :meth:`install`."""
 
-    def __init__(self, deliver: Deliver, admit: Admit | None = None) -> None:
+    def __init__(self, deliver: Deliver, admit: Admit | None = None, checks: TargetChecks | None = None) -> None:
         self._deliver = deliver
         self._admit = admit or (lambda action, target, rule, account: True)
+        self._checks = checks or TargetChecks(None)
 
     def install(self) -> None:
         """Replace moto's rule delivery and make alarms emit state-change events."""
@@ -162,17 +168,25 @@ class EventRouter:
         """Deliver one event to every target of ``rule`` if the rule is enabled and its pattern matches."""
         if rule.state != "ENABLED" or not rule.event_pattern.matches_event(event):
             return
+        count(rule, "TriggeredRules")
         for target in rule.targets:
+            count(rule, "Invocations")
             try:
                 self._send(rule, target, event, hops)
             except Exception as error:
+                # Refusals and missing targets are not retried by AWS either: straight to the DLQ.
+                count(rule, "FailedInvocations")
                 self._dead_letter(rule, target, event, _error_code(error), str(error))
 
     def _send(self, rule: Any, target: dict[str, Any], event: dict[str, Any], hops: int) -> None:
         arn: str = target["Arn"]
         parsed = Arn.parse(arn)
         service, region, account = parsed.service, parsed.region, parsed.account
-        if service == "events" and parsed.resource.startswith("event-bus/"):
+        role = target.get("RoleArn")
+        to_bus = service == "events" and parsed.resource.startswith("event-bus/")
+        if role and to_bus and not self._checks.role_allows(role, "events:PutEvents", arn):
+            raise DeliveryFailed("NO_PERMISSIONS", f"the rule's role {role} may not events:PutEvents on {arn}")
+        if to_bus:
             self.put_on_bus(account, region, parsed.name, event, sender=rule.account_id, hops=hops + 1)
             return
         payload = _payload(target, event, rule)
@@ -212,17 +226,23 @@ class EventRouter:
         if not queue_arn:
             return
         queue = Arn.parse(queue_arn)
+        backend = sqs_backends[queue.account][queue.region]
+        if queue.name not in backend.queues or not self._checks.dead_letter_queue_admits(queue_arn, rule):
+            count(rule, "InvocationsFailedToBeSentToDlq")
+            log.warning("rule %s could not send to its dead-letter queue %s: the event is lost", rule.arn, queue_arn)
+            return
         attributes = {
             "RULE_ARN": rule.arn,
             "TARGET_ARN": target["Arn"],
             "ERROR_CODE": code,
             "ERROR_MESSAGE": message[:256],
         }
-        sqs_backends[queue.account][queue.region].send_message(
+        backend.send_message(
             queue.name,
             json.dumps(event, default=str),
             message_attributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
         )
+        count(rule, "InvocationsSentToDlq")
 
     # ------------------------------------------------------------------ CloudWatch alarms
     def emit_alarm_change(self, alarm: Any, previous: dict[str, Any]) -> None:
