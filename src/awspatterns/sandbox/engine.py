@@ -14,7 +14,7 @@ from pathlib import Path
 
 from moto.awslambda.utils import get_backend as lambda_backend
 
-from awspatterns.sandbox import listeners
+from awspatterns.sandbox import listeners, s3_addressing
 from awspatterns.sandbox.cloudformation import apigateway, custom_resources, kms, lifecycle, resources
 from awspatterns.sandbox.deliveries import (
     alarm_actions,
@@ -54,6 +54,7 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
     sns,
     s3,
     s3_presigned,
+    s3_addressing,
     s3_records,
     eventbridge,
     alarm_actions,
