@@ -8,6 +8,7 @@ Tokens are minted with the demo issuer's signing key, read from Secrets Manager 
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 from typing import Any
 
@@ -75,6 +76,7 @@ def test_uploads_outside_the_policy_are_refused_by_s3_and_nothing_lands(deploy_p
         return dict(answer)
 
     def refusal(status: int, body: bytes) -> tuple[int, str, str]:
+        assert status >= 400, f"S3 accepted an upload outside its policy ({status})"
         code = body.split(b"<Code>")[1].split(b"</Code>")[0].decode()
         message = body.split(b"<Message>")[1].split(b"</Message>")[0].decode()
         return status, code, message
@@ -140,4 +142,48 @@ def test_the_api_refuses_bad_requests_before_signing_anything(deploy_pattern):
         assert (answer_status, message in answer.get("message", "")) == (status, True), (body, answer)
     assert client.call_api(f"{url}/{'0' * 32}", reader)[0] == 404
     assert objects(deployed) == {}
+    assert deployed.destroy() == {}
+
+
+def test_an_upload_the_validator_cannot_move_is_parked_with_its_error_kept_and_replayed_after_the_fix(deploy_pattern):
+    """Nothing vanishes: with the validator's write grant removed, the move is denied, Lambda retries, the event is
+    parked with the denial and the file stays in incoming/; once the grant is back, replaying the parked event
+    (its ``requestPayload``) accepts the file."""
+    deployed = deploy_pattern("s3-presigned-upload")
+    outputs, client, session = deployed.flat_outputs, client_module(), deployed.session
+    iam, lambda_ = session.client("iam"), session.client("lambda")
+    role = lambda_.get_function_configuration(FunctionName=outputs["ValidatorFunctionName"])["Role"].rsplit("/", 1)[-1]
+    originals = {}
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        originals[name] = json.dumps(document)
+        statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+        document["Statement"] = [s for s in statements if s["Action"] != "s3:PutObject"]
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+
+    token = client.mint_token(outputs, session, sub="carol", scope="uploads:write uploads:read")
+    status, form = client.call_api(
+        outputs["UploadsUrl"], token, "POST", {"filename": "p.png", "content_type": "image/png", "size": len(SMALL_PNG)}
+    )
+    assert status == 201
+    assert client.post_file(form, SMALL_PNG, "p.png", "image/png")[0] == 204
+    assert deployed.quiesce()
+
+    sqs = session.client("sqs")
+    parked = sqs.receive_message(QueueUrl=outputs["ValidatorFailuresQueueUrl"], MaxNumberOfMessages=10)["Messages"]
+    assert len(parked) == 1
+    record = json.loads(parked[0]["Body"])
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert "s3:PutObject" in record["responsePayload"]["errorMessage"]
+    assert objects(deployed) == {form["key"]: len(SMALL_PNG)}  # still there, waiting
+    assert client.call_api(f"{outputs['UploadsUrl']}/{form['upload_id']}", token)[1]["status"] == "pending"
+
+    for name, document in originals.items():  # the fix
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=document)
+    replay = lambda_.invoke(
+        FunctionName=outputs["ValidatorFunctionName"], Payload=json.dumps(record["requestPayload"]).encode()
+    )
+    assert "FunctionError" not in replay
+    sqs.delete_message(QueueUrl=outputs["ValidatorFailuresQueueUrl"], ReceiptHandle=parked[0]["ReceiptHandle"])
+    assert objects(deployed) == {form["key"].replace("incoming/", "accepted/", 1): len(SMALL_PNG)}
     assert deployed.destroy() == {}
