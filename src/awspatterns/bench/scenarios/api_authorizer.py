@@ -152,7 +152,8 @@ def bench_api_authorizer(options: BenchOptions) -> Path:
             say(f"round {round_ + 1}/{rounds}: {sum(s.histogram.count for s, _, _ in runs)} requests done")
     scenarios = [scenario for scenario, _, _ in runs]
     medians = {s.name: s.histogram.percentile(50) for s in scenarios}
-    overhead = {s.name: medians[s.name] - medians["no-authorizer"] for s in scenarios[1:]}
+    # rounded first, so that a difference within the histogram's resolution reads 0.0, not -0.0
+    overhead = {s.name: round(medians[s.name] - medians["no-authorizer"], 1) + 0.0 for s in scenarios[1:]}
     notes = (
         f"Latency is the client-observed time of one `GET` through API Gateway ({options.target}), one request at a "
         f"time, warm, the scenarios taking turns in {rounds} rounds. The authorizer's overhead is a scenario's "
