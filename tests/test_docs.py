@@ -53,6 +53,7 @@ def test_every_pattern_page_follows_the_outline_and_shows_its_diagram(site, slug
         "when-to-use-it-and-when-not",
         "cost",
         "limits",
+        *(["benchmarks"] if "benchmarks" in headings else []),  # where the pattern is measured
         "related-patterns",
     ]
     assert f'<img alt="{slug} architecture' in page and f"assets/diagrams/{slug}.svg" in page

@@ -43,7 +43,7 @@ def mock_api(session) -> str:
         responseTemplates={"application/json": '{"greeting": "hello"}'},
     )
     apigateway.create_deployment(restApiId=api, stageName="v1")
-    return api
+    return str(api)
 
 
 def test_a_function_reaches_an_execute_api_url_through_the_local_gateway(sandbox, account):
