@@ -22,6 +22,7 @@ def draw():  # type: ignore[no-untyped-def]
         with Cluster("Subscriber 1: Lambda (async)"):
             indexer = Lambda("Indexer")
             indexer_dlq = SQS("IndexerFailures")
+            undelivered = SQS("IndexerUndelivered")
         with Cluster("Subscriber 2: queue + batch consumer"):
             checksum_queue = SQS("ChecksumQueue\n(+ DLQ)")
             checksum = Lambda("Checksum")
@@ -32,6 +33,7 @@ def draw():  # type: ignore[no-untyped-def]
         key - Edge(style="dashed", label="encrypts") - topic
         topic >> indexer >> records
         indexer >> Edge(style="dashed", label="on failure") >> indexer_dlq
+        topic >> Edge(style="dashed", label="undeliverable") >> undelivered
         topic >> checksum_queue >> checksum >> records
         checksum >> Edge(style="dashed", label="GetObject") >> bucket
         topic >> audit

@@ -104,3 +104,48 @@ def test_a_grant_removed_from_the_indexer_is_denied_and_the_event_parked_with_th
         u for u in used if u["action"] == "dynamodb:UpdateItem" and "ObjectRecords" in u["resource"]
     ).items()
     assert deployed.destroy() == {}
+
+
+def test_a_message_sns_cannot_deliver_lands_in_its_own_queue_and_is_republished_after_the_fix(deploy_pattern):
+    """Without the function permission SNS cannot invoke the indexer: the SNS message goes to the subscription's
+    dead-letter queue, not among Lambda's invocation records; once the permission is back, publishing the parked
+    message again indexes the object."""
+    deployed = deploy_pattern("s3-fanout")
+    outputs = deployed.flat_outputs
+    session = deployed.session
+    lambda_ = session.client("lambda")
+    function = outputs["IndexerFunctionName"]
+    policy = json.loads(lambda_.get_policy(FunctionName=function)["Policy"])
+    grant = next(s for s in policy["Statement"] if s["Principal"] == {"Service": "sns.amazonaws.com"})
+    lambda_.remove_permission(FunctionName=function, StatementId=grant["Sid"])
+
+    session.client("s3").put_object(Bucket=outputs["BucketName"], Key="undelivered.txt", Body=b"x")
+    assert deployed.quiesce()
+
+    sqs = session.client("sqs")
+    assert "Messages" not in sqs.receive_message(QueueUrl=outputs["IndexerFailuresQueueUrl"], WaitTimeSeconds=0)
+    parked = sqs.receive_message(
+        QueueUrl=outputs["IndexerUndeliveredQueueUrl"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
+    assert len(parked) == 1
+    message = json.loads(parked[0]["Body"])  # the SNS message, not a Lambda invocation record
+    assert message["Type"] == "Notification" and message["TopicArn"] == outputs["TopicArn"]
+    assert "requestContext" not in message
+    assert json.loads(message["Message"])["Records"][0]["s3"]["object"]["key"] == "undelivered.txt"
+    table = session.resource("dynamodb").Table(outputs["RecordsTable"])
+    assert "Item" not in table.get_item(Key={"object_key": "undelivered.txt", "subscriber": "indexer"})
+
+    # The fix, then the redrive of this queue's shape: publish the parked message to the topic again.
+    lambda_.add_permission(
+        FunctionName=function,
+        StatementId=grant["Sid"],
+        Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com",
+        SourceArn=outputs["TopicArn"],
+    )
+    session.client("sns").publish(TopicArn=message["TopicArn"], Message=message["Message"])
+    sqs.delete_message(QueueUrl=outputs["IndexerUndeliveredQueueUrl"], ReceiptHandle=parked[0]["ReceiptHandle"])
+    assert deployed.quiesce()
+    item = table.get_item(Key={"object_key": "undelivered.txt", "subscriber": "indexer"})["Item"]
+    assert item["deliveries"] == 1
+    assert deployed.destroy() == {}

@@ -79,6 +79,10 @@ def sns_event(*messages: str) -> dict[str, Any]:
                     "Subject": "Amazon S3 Notification",
                     "Message": message,
                     "Timestamp": "2026-11-28T12:00:00Z",
+                    "SignatureVersion": "1",
+                    "Signature": "EXAMPLE",
+                    "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
+                    "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=sub",
                     "MessageAttributes": {},
                 },
             }

@@ -8,11 +8,18 @@ from __future__ import annotations
 import hashlib
 import json
 
+import aws_cdk as cdk
 import boto3
 import pytest
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 from moto import mock_aws
 from s3_events import TEST_EVENT, notification, s3_record, sns_event, sqs_event
+
+from awspatterns.app import new_app
+from awspatterns.catalog import get_pattern
+from awspatterns.synth import load_stack_module, nag_violations
 
 SLUG = "s3-fanout"
 BUCKET = "uploads"
@@ -110,6 +117,63 @@ def test_three_independent_subscriptions(template):
             assert "RedrivePolicy" in properties  # undeliverable messages go to a DLQ
 
 
+def test_sns_dead_letters_and_lambda_failure_records_have_queues_of_their_own(template):
+    """The two hold different shapes (an SNS message, a Lambda invocation record): one queue each."""
+    subscription = next(
+        s["Properties"]
+        for s in template.find_resources("AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] == "lambda"
+    )
+    sns_dlq = subscription["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    invoke_config = next(iter(template.find_resources("AWS::Lambda::EventInvokeConfig").values()))["Properties"]
+    on_failure = invoke_config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert sns_dlq.startswith("FanoutIndexerUndelivered")
+    assert on_failure.startswith("FanoutIndexerFailures")
+    assert sns_dlq != on_failure
+    # Only SNS, for this topic only, may send to the subscription's DLQ.
+    policy = next(
+        p["Properties"]["PolicyDocument"]
+        for p in template.find_resources("AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": sns_dlq}]
+    )
+    allow = next(s for s in policy["Statement"] if s["Effect"] == "Allow")
+    assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Ref"].startswith("FanoutObjectEvents")
+
+
+def test_the_stack_passes_the_nag_gate_and_acknowledges_no_wildcard_but_the_object_reads(assemblies):
+    assembly = assemblies[SLUG]
+    assert nag_violations(assembly.directory) == []
+    wildcards = {
+        (path, rule.removeprefix("Annotation::"))
+        for metadata_file in assembly.directory.glob("*.metadata.json")
+        for path, entries in json.loads(metadata_file.read_text()).items()
+        for entry in entries
+        if entry["type"] == "aws:cdk:acknowledged-rules"
+        for rule in entry["data"]
+        if "IAM5" in rule and not rule.endswith("[Resource::*]")
+    }
+    assert wildcards == {("/S3Fanout/Fanout/Checksum/Role", "AwsSolutions-IAM5[Resource::<Uploads4F6EB0FD.Arn>/*]")}
+
+
+def test_the_construct_subscribes_to_an_existing_topic_and_leaves_the_bucket_alone(tmp_path):
+    """Given a topic another stack owns, the construct creates no topic, no key and no bucket notification."""
+    module = load_stack_module(get_pattern(SLUG))
+    app = new_app(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Combined", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    topic = sns.Topic.from_topic_arn(stack, "Existing", "arn:aws:sns:us-east-1:123456789012:object-events")
+    bucket = s3.Bucket.from_bucket_name(stack, "Bucket", "existing-uploads")
+    fanout = module.ObjectEventFanout(stack, "Fanout", bucket=bucket, topic=topic)
+    assert fanout.topic is topic and fanout.topic_key is None
+    combined = Template.from_stack(stack)
+    combined.resource_count_is("AWS::SNS::Topic", 0)
+    combined.resource_count_is("AWS::KMS::Key", 0)
+    combined.resource_count_is("Custom::S3BucketNotifications", 0)
+    combined.resource_count_is("AWS::SNS::Subscription", 3)
+    for subscription in combined.find_resources("AWS::SNS::Subscription").values():
+        assert subscription["Properties"]["TopicArn"] == topic.topic_arn
+
+
 def test_indexer_retries_then_sends_failures_to_a_queue(template):
     template.has_resource_properties(
         "AWS::Lambda::EventInvokeConfig",
@@ -126,7 +190,7 @@ def test_checksum_consumer_reports_batch_item_failures(template):
 
 def test_every_queue_is_encrypted_tls_only_and_work_queues_have_a_dlq(template):
     queues = template.find_resources("AWS::SQS::Queue")
-    assert len(queues) == 5
+    assert len(queues) == 6
     for queue in queues.values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
     work_queues = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
@@ -162,7 +226,7 @@ def test_functions_are_traced_and_log_to_their_own_groups(template):
 
 def test_checksum_reads_objects_only_and_writes_its_records_only(template):
     policies = template.find_resources("AWS::IAM::Policy")
-    checksum_policy = next(p for name, p in policies.items() if name.startswith("ChecksumRole"))
+    checksum_policy = next(p for name, p in policies.items() if name.startswith("FanoutChecksumRole"))
     actions = {
         a
         for s in checksum_policy["Properties"]["PolicyDocument"]["Statement"]
@@ -283,18 +347,31 @@ BAD_MESSAGES = {
     "no records": json.dumps({"Records": []}),
     "records not a list": json.dumps({"Records": {"a": 1}}),
     "not from s3": json.dumps({"Records": [{"eventSource": "aws:sqs"}]}),
-    "size is a string": notification(
+    "size is text": notification(
         {
             **s3_record(BUCKET, "s.txt"),
             "s3": {
                 **s3_record(BUCKET, "s.txt")["s3"],
-                "object": {"key": "s.txt", "size": "5", "sequencer": "1"},
+                "object": {"key": "s.txt", "size": "five", "sequencer": "1"},
             },
+        }
+    ),
+    "negative size": notification(s3_record(BUCKET, "n.txt", size=-1)),
+    "no sequencer": notification(
+        {
+            **s3_record(BUCKET, "q.txt"),
+            "s3": {**s3_record(BUCKET, "q.txt")["s3"], "object": {"key": "q.txt", "size": 1}},
+        }
+    ),
+    "no object": notification(
+        {
+            **s3_record(BUCKET, "o.txt"),
+            "s3": {k: v for k, v in s3_record(BUCKET, "o.txt")["s3"].items() if k != "object"},
         }
     ),
     "key too long": notification(s3_record(BUCKET, "é" * 513)),
     "empty key": notification(s3_record(BUCKET, "")),
-    "oversized": json.dumps({"Records": [s3_record(BUCKET, "x")], "pad": "x" * 300_000}),
+    "event time not a time": notification({**s3_record(BUCKET, "t.txt"), "eventTime": "yesterday"}),
 }
 
 
@@ -309,8 +386,8 @@ def test_indexer_raises_on_malformed_messages_so_lambda_retries_then_dead_letter
 
 @pytest.mark.parametrize(
     "event",
-    [{}, {"Records": []}, {"Records": [{"Sns": {"Message": 5}}]}, []],
-    ids=["empty", "no records", "message not a string", "not an object"],
+    [{}, {"Records": [{"Sns": {"Message": 5}}]}, [], "text", {"Records": [{"EventSource": "aws:sqs"}]}],
+    ids=["empty", "message not a string", "not an object", "a string", "not from sns"],
 )
 def test_indexer_rejects_events_that_are_not_sns(indexer, lambda_context, event):
     with pytest.raises(indexer.MalformedNotification):

@@ -1,18 +1,21 @@
-"""Parsing S3 event notifications strictly: one module shared by every subscriber of the topic.
+"""Reading S3 event notifications with Powertools' parser: one module shared by every subscriber of the topic.
 
 S3 sends a JSON document with ``Records``; each record names one object. When a notification configuration is
 first saved, S3 also sends a one-off ``s3:TestEvent`` with no records. Keys arrive URL-encoded (a space as ``+``).
+Powertools' ``S3Model`` validates the shape; this module adds what the subscribers rely on beyond it (a key of 1 to
+1,024 bytes, a ``sequencer`` on every created object) and turns every refusal into one error type.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-#: SNS and SQS cap a message at 256 KiB; anything larger did not come from S3.
-MAX_MESSAGE_BYTES = 256 * 1024
+from aws_lambda_powertools.utilities.parser.envelopes import SnsEnvelope
+from aws_lambda_powertools.utilities.parser.models import S3Model
+from pydantic import BaseModel, RootModel, ValidationError
+
 #: S3 object keys are at most 1024 bytes of UTF-8.
 MAX_KEY_BYTES = 1024
 
@@ -22,9 +25,20 @@ class MalformedNotification(ValueError):
 
 
 # --8<-- [start:model]
+class S3TestEvent(BaseModel):
+    """What S3 sends once, when a notification configuration is saved; it names no object."""
+
+    Service: Literal["Amazon S3"]
+    Event: Literal["s3:TestEvent"]
+
+
+class S3Notification(RootModel[S3Model | S3TestEvent]):
+    """What the topic carries: an event notification, or once the test event."""
+
+
 @dataclass(frozen=True)
 class ObjectEvent:
-    """One object named by an S3 event notification."""
+    """One object named by an S3 event notification, its key decoded."""
 
     event_name: str
     event_time: str
@@ -42,69 +56,74 @@ class ObjectEvent:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy (the idempotency layer hashes it)."""
-        return dict(self.__dict__)
+        return asdict(self)
 
 
 # --8<-- [end:model]
 
 
 # --8<-- [start:parse]
-def parse_notification(message: str | bytes) -> list[ObjectEvent]:
-    """Parse an S3 event notification; an ``s3:TestEvent`` gives an empty list.
+def from_sns_event(event: Any) -> list[ObjectEvent]:
+    """The objects named by the S3 notifications an SNS invocation event carries (``SnsEnvelope``).
 
     Raises:
-        MalformedNotification: not JSON, too large, not shaped like an S3 notification, or a field of the wrong
-            type. Unknown extra keys are accepted: AWS adds fields over time.
+        MalformedNotification: the event is not an SNS event, or a message is not an S3 notification.
     """
-    if len(message) > MAX_MESSAGE_BYTES:
-        raise MalformedNotification(f"message of {len(message)} bytes exceeds {MAX_MESSAGE_BYTES}")
     try:
-        document = json.loads(message)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise MalformedNotification(f"message is not JSON: {error}") from error
-    if not isinstance(document, dict):
-        raise MalformedNotification(f"expected a JSON object, got {type(document).__name__}")
-    if document.get("Event") == "s3:TestEvent":
+        notifications = SnsEnvelope().parse(data=event, model=S3Notification)
+    except (ValidationError, AttributeError, TypeError) as error:  # S3Model's own validator crashes on some shapes
+        raise MalformedNotification(f"not an SNS event carrying S3 notifications: {error}") from error
+    return [obj for notification in notifications if notification for obj in objects_in(notification.root)]
+
+
+def from_message(body: str) -> list[ObjectEvent]:
+    """The objects named by one S3 notification as a queue receives it (raw message delivery).
+
+    Raises:
+        MalformedNotification: not JSON, or not shaped like an S3 notification (the message says where).
+    """
+    try:
+        notification = S3Notification.model_validate_json(body).root
+    except (ValidationError, AttributeError) as error:  # S3Model's own validator crashes on some shapes
+        raise MalformedNotification(f"not an S3 event notification: {error}") from error
+    return objects_in(notification)
+
+
+def objects_in(notification: S3Model | S3TestEvent) -> list[ObjectEvent]:
+    """The objects a notification names; none for the test event.
+
+    Raises:
+        MalformedNotification: no records, a key that is empty or over 1,024 bytes, or a created object without
+            the ``sequencer`` that orders (and here deduplicates) its events.
+    """
+    if isinstance(notification, S3TestEvent):
         return []
-    records = document.get("Records")
-    if not isinstance(records, list) or not records:
+    if not notification.Records:
         raise MalformedNotification("expected a non-empty 'Records' list")
-    return [_parse_record(index, record) for index, record in enumerate(records)]
-
-
-def _parse_record(index: int, record: object) -> ObjectEvent:
-    where = f"Records[{index}]"
-    if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
-        raise MalformedNotification(f"{where} is not an aws:s3 record")
-    s3 = _field(record, "s3", dict, where)
-    bucket = _field(s3, "bucket", dict, f"{where}.s3")
-    obj = _field(s3, "object", dict, f"{where}.s3")
-    key = unquote_plus(_field(obj, "key", str, f"{where}.s3.object"))
-    if not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        raise MalformedNotification(f"{where}.s3.object.key must be 1 to {MAX_KEY_BYTES} bytes of UTF-8")
-    size = obj.get("size", 0)  # absent on ObjectRemoved records
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise MalformedNotification(f"{where}.s3.object.size must be a non-negative integer")
-    version_id = obj.get("versionId")
-    if version_id is not None and not isinstance(version_id, str):
-        raise MalformedNotification(f"{where}.s3.object.versionId must be a string")
-    return ObjectEvent(
-        event_name=_field(record, "eventName", str, where),
-        event_time=_field(record, "eventTime", str, where),
-        bucket=_field(bucket, "name", str, f"{where}.s3.bucket"),
-        key=key,
-        size=size,
-        etag=str(obj.get("eTag", "")),
-        sequencer=_field(obj, "sequencer", str, f"{where}.s3.object"),
-        version_id=version_id,
-    )
-
-
-def _field(container: dict[str, Any], name: str, kind: type, where: str) -> Any:
-    value = container.get(name)
-    if not isinstance(value, kind) or (kind is str and not value):
-        raise MalformedNotification(f"{where}.{name} must be a non-empty {kind.__name__}")
-    return value
+    objects = []
+    for index, record in enumerate(notification.Records):
+        where = f"Records[{index}].s3.object"
+        obj = record.s3.object
+        if obj is None:
+            raise MalformedNotification(f"{where} is missing")
+        key = unquote_plus(obj.key)
+        if not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
+            raise MalformedNotification(f"{where}.key must be 1 to {MAX_KEY_BYTES} bytes of UTF-8")
+        if record.eventName.startswith("ObjectCreated:") and not obj.sequencer:
+            raise MalformedNotification(f"{where}.sequencer is missing")
+        objects.append(
+            ObjectEvent(
+                event_name=record.eventName,
+                event_time=record.eventTime.isoformat(),
+                bucket=record.s3.bucket.name,
+                key=key,
+                size=int(obj.size or 0),  # absent on ObjectRemoved records
+                etag=obj.eTag or "",
+                sequencer=obj.sequencer or "",
+                version_id=obj.versionId,
+            )
+        )
+    return objects
 
 
 # --8<-- [end:parse]

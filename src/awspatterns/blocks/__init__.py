@@ -8,13 +8,18 @@ child, so that resource's logical id starts with the block's id, and the block e
 grants to its role.
 
 The modules: ``functions`` (``PythonFunction``), ``buckets`` (``SecureBucket``, ``AccessLogBucket``), ``queues``
-(``QueueWithDlq``, ``DeadLetterQueue``), ``runtime`` (the Python runtime and the Powertools layer) and
+(``QueueWithDlq``, ``DeadLetterQueue``), ``jwt_authorizer`` (``JwtAuthorizer``, with its function's code in
+``jwt_authorizer_handler``), ``demo_issuer`` (``DemoIssuer``, a stand-in identity provider for examples), ``apis``
+(``secure_rest_api``, ``api_gateway_logging_role``), ``runtime`` (the Python runtime and the Powertools layer) and
 ``custom_resources`` (acknowledging cdk-nag findings on the functions CDK adds); import them all from here.
 """
 
+from awspatterns.blocks.apis import api_gateway_logging_role, secure_rest_api
 from awspatterns.blocks.buckets import AccessLogBucket, SecureBucket
 from awspatterns.blocks.custom_resources import BASIC_EXECUTION_ROLE, acknowledge_cdk_custom_resources
+from awspatterns.blocks.demo_issuer import DemoIssuer
 from awspatterns.blocks.functions import PythonFunction
+from awspatterns.blocks.jwt_authorizer import JwtAuthorizer
 from awspatterns.blocks.queues import DeadLetterQueue, QueueWithDlq
 from awspatterns.blocks.runtime import (
     POWERTOOLS_LAYER_ACCOUNT,
@@ -30,9 +35,13 @@ __all__ = [
     "PYTHON_RUNTIME",
     "AccessLogBucket",
     "DeadLetterQueue",
+    "DemoIssuer",
+    "JwtAuthorizer",
     "PythonFunction",
     "QueueWithDlq",
     "SecureBucket",
     "acknowledge_cdk_custom_resources",
+    "api_gateway_logging_role",
     "powertools_layer",
+    "secure_rest_api",
 ]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from moto.awslambda.utils import get_backend as lambda_backend
 
-from awspatterns.sandbox import dynamodb_ttl, listeners
+from awspatterns.sandbox import dynamodb_ttl, listeners, s3_addressing
 from awspatterns.sandbox.cloudformation import (
     apigateway,
     bucket_versioning,
@@ -63,6 +63,7 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
     sns,
     s3,
     s3_presigned,
+    s3_addressing,
     s3_records,
     s3_version_events,
     eventbridge,

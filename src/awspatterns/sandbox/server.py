@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     moto = serve_moto(args.port)
     control = serve_control(engine, started)
     gateway = serve_gateway(LocalGateway(engine.invoke_function, endpoint_url))
+    engine.runtime.execute_api_endpoint = f"http://localhost:{gateway.server_address[1]}"
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         "pid": os.getpid(),
         "endpoint_url": endpoint_url,
         "control_url": f"http://127.0.0.1:{control.server_address[1]}",
-        "api_endpoint": f"http://localhost:{gateway.server_address[1]}",
+        "api_endpoint": engine.runtime.execute_api_endpoint,
         "region": DEFAULT_REGION,
         "accounts": ACCOUNTS,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

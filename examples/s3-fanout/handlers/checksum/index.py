@@ -6,39 +6,42 @@ import hashlib
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import idempotent_function
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from object_records import idempotency, persistence, records_table
-from s3_notifications import parse_notification
+from s3_notifications import from_message
 
 CHUNK_BYTES = 1024 * 1024
 
 logger = Logger()
+tracer = Tracer()
 s3 = boto3.client("s3")
 # A batch whose every record failed is reported record by record too, not raised as one error.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel, raise_on_entire_batch_failure=False)
 
 
 # --8<-- [start:handler]
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Process a batch; a failing record is reported alone and retried, the others are deleted."""
     idempotency.register_lambda_context(context)
     return process_partial_response(event=event, record_handler=process_record, processor=processor, context=context)
 
 
-def process_record(record: SQSRecord) -> None:
+def process_record(record: SqsRecordModel) -> None:
     """Checksum every created object the message names; raise to report this record as failed."""
-    for object_event in parse_notification(record.body):
+    for object_event in from_message(str(record.body)):  # the raw S3 event: a JSON string
         if object_event.is_created:
             checksum_object(notification=object_event.as_dict())
 
 
 @idempotent_function(data_keyword_argument="notification", config=idempotency, persistence_store=persistence)
+@tracer.capture_method
 def checksum_object(notification: dict[str, Any]) -> dict[str, Any]:
     """Stream the exact object version the event names and store its SHA-256."""
     version = {"VersionId": notification["version_id"]} if notification["version_id"] else {}

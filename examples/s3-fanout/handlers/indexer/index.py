@@ -4,37 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from object_records import idempotency, persistence, records_table
-from s3_notifications import MalformedNotification, parse_notification
+from s3_notifications import MalformedNotification, from_sns_event
+
+__all__ = ["MalformedNotification", "handler"]
 
 logger = Logger()
+tracer = Tracer()
 
 
 # --8<-- [start:handler]
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Index every object an SNS-delivered S3 notification names.
 
-    Raises on a malformed event: Lambda retries it twice, then sends it with its error to the failure queue.
+    Raises ``MalformedNotification`` on an event that is not one: Lambda retries it twice, then sends its
+    invocation record, error included, to the on-failure destination.
     """
     idempotency.register_lambda_context(context)
     indexed = ignored = 0
-    for message in sns_messages(event):
-        for object_event in parse_notification(message):
-            if object_event.is_created:
-                index_object(notification=object_event.as_dict())
-                indexed += 1
-            else:
-                logger.warning("ignoring event", extra={"event_name": object_event.event_name})
-                ignored += 1
+    for object_event in from_sns_event(event):  # Powertools' SnsEnvelope and S3Model
+        if object_event.is_created:
+            index_object(notification=object_event.as_dict())
+            indexed += 1
+        else:
+            logger.warning("ignoring event", extra={"event_name": object_event.event_name})
+            ignored += 1
     logger.info("indexed objects", extra={"indexed": indexed, "ignored": ignored})
     return {"indexed": indexed, "ignored": ignored}
 
 
 @idempotent_function(data_keyword_argument="notification", config=idempotency, persistence_store=persistence)
+@tracer.capture_method
 def index_object(notification: dict[str, Any]) -> dict[str, Any]:
     """Write the object's metadata; ``deliveries`` counts how often this ran (once, thanks to idempotency)."""
     records_table.update_item(
@@ -54,21 +59,3 @@ def index_object(notification: dict[str, Any]) -> dict[str, Any]:
 
 
 # --8<-- [end:handler]
-
-
-def sns_messages(event: Any) -> list[str]:
-    """The message bodies of an SNS invocation event.
-
-    Raises:
-        MalformedNotification: the event is not an SNS notification event.
-    """
-    records = event.get("Records") if isinstance(event, dict) else None
-    if not isinstance(records, list) or not records:
-        raise MalformedNotification("expected an SNS event with a non-empty 'Records' list")
-    messages = []
-    for index, record in enumerate(records):
-        sns = record.get("Sns") if isinstance(record, dict) else None
-        if not isinstance(sns, dict) or not isinstance(sns.get("Message"), str):
-            raise MalformedNotification(f"Records[{index}] has no Sns.Message string")
-        messages.append(sns["Message"])
-    return messages

@@ -133,7 +133,8 @@ class Authorizers:
         """The decision for this identity (from the cache while fresh); raises 401 for "Unauthorized", 403 when
         the policy does not allow the method, 500 for a failing authorizer."""
         with self._lock:
-            cached = self._cache.get(identity.cache_key)
+            # An authorizer whose caching was switched off (TTL 0) is called every time, whatever it cached before.
+            cached = self._cache.get(identity.cache_key) if authorizer.authorizer_result_ttl else None
         if cached is not None and cached.expires > time.monotonic():
             decision = cached
         else:

@@ -124,6 +124,8 @@ class ExecutionEnvironment:
     interpreter: str
     endpoint_url: str
     log_path: Path
+    #: The local API Gateway's URL, given to functions as ``AWSPATTERNS_EXECUTE_API_ENDPOINT`` (empty: not set).
+    execute_api_endpoint: str = ""
     process: subprocess.Popen[bytes] | None = None
     invocations: int = 0
     last_used: float = field(default_factory=time.monotonic)
@@ -169,6 +171,8 @@ class ExecutionEnvironment:
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_XRAY_SDK_ENABLED": "false",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            # where the sandbox serves https://<api>.execute-api.<region>.amazonaws.com/<stage>/... as <this>/<api>/...
+            **({"AWSPATTERNS_EXECUTE_API_ENDPOINT": self.execute_api_endpoint} if self.execute_api_endpoint else {}),
             **dict(self.spec.environment),
             # reserved, as in Lambda: a function's own variables cannot replace its role's credentials
             **(dict(self.spec.credentials) or PLACEHOLDER_CREDENTIALS),

@@ -58,6 +58,8 @@ class LambdaRuntime:
         init_timeout_s: float = INIT_TIMEOUT_S,
     ):
         self.endpoint_url = endpoint_url
+        #: The local API Gateway's URL once it listens (functions get it as ``AWSPATTERNS_EXECUTE_API_ENDPOINT``).
+        self.execute_api_endpoint = ""
         self.work_dir = work_dir
         self.max_environments = max_environments
         self.idle_timeout_s = idle_timeout_s
@@ -146,6 +148,7 @@ class LambdaRuntime:
             code_dir=code_dir,
             interpreter=self._interpreter(spec.runtime)[0],
             endpoint_url=self.endpoint_url,
+            execute_api_endpoint=self.execute_api_endpoint,
             log_path=logs_dir / f"{time.strftime('%Y-%m-%d')}-{uuid.uuid4().hex}.log",
         )
         environment.start()
