@@ -9,7 +9,7 @@ from typing import Any
 
 from awspatterns.benchpage import load_benchmarks, render_benchmarks
 from awspatterns.catalog import Pattern, load_catalog
-from awspatterns.docs import catalog_cards, catalog_table, verified_line
+from awspatterns.docs import catalog_cards, catalog_table, run_panel, verified_line
 from awspatterns.verification import load_verification
 
 CATALOG_MARKER = "<!-- catalog-table -->"
@@ -36,7 +36,10 @@ def _base(src_uri: str) -> str:
 
 
 def _pattern_page(markdown: str, pattern: Pattern) -> str:
-    """Insert the "last verified" line before the first section of a pattern page."""
+    """Insert the "last verified" line before the first section and the panel at the top of "Run it"."""
+    run_it = re.search(r"^## Run it[^\n]*\n", markdown, flags=re.MULTILINE)
+    if run_it:
+        markdown = markdown[: run_it.end()] + "\n" + run_panel(pattern) + "\n" + markdown[run_it.end() :]
     line = verified_line(pattern, load_verification(pattern.slug))
     first_section = re.search(r"^## ", markdown, flags=re.MULTILINE)
     at = first_section.start() if first_section else len(markdown)

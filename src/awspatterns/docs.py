@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from awspatterns.catalog import GROUPS, LEVELS, Pattern
 from awspatterns.verification import Verification
 
-__all__ = ["catalog_cards", "catalog_table", "verified_line"]
+__all__ = ["catalog_cards", "catalog_table", "run_panel", "verified_line"]
 
 
 def catalog_table(patterns: list[Pattern], link_prefix: str = "patterns/") -> str:
@@ -108,3 +108,41 @@ def verified_line(pattern: Pattern, verification: Verification | None) -> str:
     else:
         text = "Last verified: never (no end-to-end run has been recorded for this pattern)."
     return f'<p class="pattern-verified pattern-verified--{status}">{html.escape(text)}</p>'
+
+
+def run_panel(pattern: Pattern) -> str:
+    """The "Run it" panel (Markdown with HTML): the exact commands for the sandbox and a real account, with copy
+    buttons; with the companion of ``make serve``, buttons that run them and stream the output into the page."""
+    slug = pattern.slug
+    buttons = "".join(
+        f'<button type="button" class="md-button{" md-button--primary" if command == "run" else ""}" '
+        f'data-command="{command}">{label}</button>'
+        for command, label in (("deploy", "Deploy"), ("run", "Run"), ("destroy", "Destroy"))
+    )
+    return f"""<div class="run-panel" data-run-panel data-slug="{slug}" markdown>
+
+In the local sandbox (no AWS account, no Docker):
+
+```bash
+patterns sandbox start
+patterns run {slug}
+patterns destroy {slug}
+```
+
+In your AWS account (AWS CLI credentials, `cdk bootstrap` done):
+
+```bash
+patterns run {slug} --target aws
+patterns destroy {slug} --target aws
+```
+
+<div class="run-panel__live" data-run-live hidden>
+<p class="run-panel__intro">Served by <code>make serve</code>: run it here, in the local sandbox.</p>
+<div class="run-panel__buttons">{buttons}</div>
+<progress hidden aria-label="Command running"></progress>
+<p class="run-panel__status" data-run-status role="status"></p>
+<p class="run-panel__error" data-run-error role="alert" hidden></p>
+<pre class="run-panel__output" data-run-output role="log" aria-label="Output of the command" tabindex="0"></pre>
+</div>
+</div>
+"""

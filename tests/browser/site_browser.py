@@ -26,3 +26,16 @@ def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")
         if v["impact"] in impacts
         for node in v["nodes"]
     ]
+
+
+def open_page(browser: Any, base_url: str, **context_options: Any) -> tuple[Any, Any]:
+    """A new context and page that record requests leaving ``base_url`` and console errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+    page = context.new_page()
+    page.outside_requests = []
+    page.console_errors = []
+    local = (base_url, "data:", "blob:", "about:")
+    page.on("request", lambda r: None if r.url.startswith(local) else page.outside_requests.append(r.url))
+    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    return context, page
