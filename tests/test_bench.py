@@ -6,8 +6,21 @@ from __future__ import annotations
 import json
 import random
 
-from awspatterns.bench import Histogram, Scenario, bench_sandbox, render_markdown, write_results
+import pytest
+
+from awspatterns.bench import (
+    BenchOptions,
+    Histogram,
+    Scenario,
+    all_benchmarks,
+    get_benchmark,
+    render_markdown,
+    run_load,
+    write_results,
+)
+from awspatterns.bench.scenarios.sandbox import bench_sandbox
 from awspatterns.catalog import load_catalog
+from awspatterns.errors import PatternsError
 
 
 def test_histogram_percentiles_are_within_one_percent_of_exact():
@@ -41,7 +54,8 @@ def test_results_file_records_environment_and_renders_a_table(tmp_path):
 
 
 def test_a_small_sandbox_benchmark_runs_end_to_end(tmp_path):
-    path = bench_sandbox(load_catalog(), requests=10, concurrency=2, out_dir=tmp_path)
+    said: list[str] = []
+    path = bench_sandbox(BenchOptions(requests=10, concurrency=2, out_dir=tmp_path, progress=said.append))
     results = json.loads(path.read_text())
     names = [s["name"] for s in results["scenarios"]]
     assert names[0] == "sandbox-start"
@@ -53,3 +67,21 @@ def test_a_small_sandbox_benchmark_runs_end_to_end(tmp_path):
     assert by_name["invoke-warm"]["cold_starts"] == 0
     off = by_name["invoke-warm-enforce-off"]
     assert off["requests"] == 10 and off["status_codes"] == {"200": 10} and off["cold_starts"] == 0
+    assert "invoke-warm: 10/10 requests" in said
+
+
+def test_benchmarks_are_found_by_name_and_a_wrong_name_lists_them():
+    assert "sandbox" in all_benchmarks()
+    assert get_benchmark("sandbox").targets == ("sandbox",)
+    with pytest.raises(PatternsError, match=r"available: .*sandbox"):
+        get_benchmark("no-such-benchmark")
+    with pytest.raises(PatternsError, match="runs on sandbox only"):
+        get_benchmark("sandbox", target="aws")
+
+
+def test_run_load_counts_every_request_once_and_reports_progress():
+    statuses = iter(["200", "500"] * 50)
+    said: list[str] = []
+    scenario = run_load(lambda: (next(statuses), 1.0, False), 100, 4, Scenario("s", "d"), said.append)
+    assert scenario.status_codes == {"200": 50, "500": 50} and scenario.histogram.count == 100
+    assert said == [f"s: {n}/100 requests" for n in range(10, 101, 10)]

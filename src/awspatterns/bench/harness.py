@@ -1,0 +1,154 @@
+"""The load harness: what a benchmark is, how one is found by name, how load is driven, and how a benchmark gets a
+freshly deployed pattern to drive it against (in a sandbox of its own, or in the real account)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import pkgutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from awspatterns.bench.results import BENCH_DIR, Scenario
+from awspatterns.errors import PatternsError
+
+__all__ = [
+    "BenchOptions",
+    "Benchmark",
+    "Deployment",
+    "all_benchmarks",
+    "deployed",
+    "get_benchmark",
+    "run_load",
+]
+
+#: One request: returns (status, latency in ms or ``None`` when not measured, whether it was a cold start).
+Call = Callable[[], tuple[str, float | None, bool]]
+
+
+def _quiet(_: str) -> None:
+    """The default progress sink: say nothing."""
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """How large a run is, where it runs, where its results go and where its progress is told."""
+
+    requests: int = 1000
+    concurrency: int = 4
+    target: str = "sandbox"
+    out_dir: Path = BENCH_DIR
+    progress: Callable[[str], None] = _quiet
+    #: Used by the ``sandbox`` benchmark only: also time the whole end-to-end test suite.
+    e2e_suite: bool = False
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A named benchmark: ``run`` measures and writes ``<out_dir>/<name>.{json,md}``, returning the JSON path."""
+
+    name: str
+    summary: str
+    run: Callable[[BenchOptions], Path]
+    targets: tuple[str, ...] = field(default=("sandbox", "aws"))
+
+
+def all_benchmarks() -> dict[str, Benchmark]:
+    """Every benchmark, by name: each module of :mod:`awspatterns.bench.scenarios` that defines ``BENCHMARK``."""
+    from awspatterns.bench import scenarios
+
+    found: dict[str, Benchmark] = {}
+    for module_info in pkgutil.iter_modules(scenarios.__path__):
+        module = importlib.import_module(f"{scenarios.__name__}.{module_info.name}")
+        benchmark = getattr(module, "BENCHMARK", None)
+        if isinstance(benchmark, Benchmark):
+            found[benchmark.name] = benchmark
+    return dict(sorted(found.items()))
+
+
+def get_benchmark(name: str, target: str = "sandbox") -> Benchmark:
+    """The benchmark called ``name``, checked to support ``target``; the error lists what exists."""
+    benchmarks = all_benchmarks()
+    if name not in benchmarks:
+        raise PatternsError(f"no benchmark called {name!r}; available: {', '.join(benchmarks)}")
+    benchmark = benchmarks[name]
+    if target not in benchmark.targets:
+        raise PatternsError(f"benchmark {name!r} runs on {', '.join(benchmark.targets)} only, not {target}")
+    return benchmark
+
+
+def run_load(
+    call: Call,
+    requests: int,
+    concurrency: int,
+    scenario: Scenario,
+    progress: Callable[[str], None] = _quiet,
+) -> Scenario:
+    """Run ``call`` ``requests`` times on ``concurrency`` threads into ``scenario``, telling ``progress`` about
+    every tenth of the run."""
+    started = time.monotonic()
+    lock = threading.Lock()
+    step = max(1, requests // 10)
+    done = 0
+
+    def one(_: int) -> None:
+        nonlocal done
+        status, value_ms, cold = call()
+        with lock:
+            scenario.status_codes[status] += 1
+            scenario.cold_starts += int(cold)
+            if value_ms is not None:
+                scenario.histogram.record(value_ms)
+            done += 1
+            if done % step == 0 or done == requests:
+                progress(f"{scenario.name}: {done}/{requests} requests")
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(one, range(requests)))
+    scenario.wall_s = time.monotonic() - started
+    return scenario
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A deployed pattern to drive: a session for its account and its stacks' outputs (merged)."""
+
+    session: Any
+    outputs: dict[str, str]
+    target: str
+
+
+@contextlib.contextmanager
+def deployed(slug: str, options: BenchOptions) -> Iterator[Deployment]:
+    """Deploy pattern ``slug`` for the length of a benchmark: into a sandbox of its own (started and stopped here,
+    so no earlier state skews the figures) or, with ``target="aws"``, into the real account; destroyed after."""
+    from awspatterns.catalog import get_pattern
+    from awspatterns.synth import synth
+    from awspatterns.targets import get_target
+    from awspatterns.targets.sandbox_target import SandboxTarget
+
+    pattern = get_pattern(slug)
+    with tempfile.TemporaryDirectory(prefix="awspatterns-bench-") as scratch:
+        options.progress(f"synthesizing {slug} ...")
+        assembly = synth(pattern, Path(scratch) / "cdk.out").directory
+        with contextlib.ExitStack() as cleanup:
+            if options.target == "sandbox":
+                from awspatterns.sandbox import control
+
+                state = Path(scratch) / "sandbox"
+                control.start(state)
+                cleanup.callback(control.stop, state)
+                target: Any = SandboxTarget(state_dir=state, autostart=False)
+            else:
+                target = get_target(options.target)
+            options.progress(f"deploying {slug} to {options.target} ...")
+            outputs = target.deploy(pattern, assembly, options.progress)
+            cleanup.callback(target.destroy, pattern, assembly, options.progress)
+            merged = {key: value for values in outputs.values() for key, value in values.items()}
+            yield Deployment(target.session(), merged, options.target)
