@@ -47,7 +47,7 @@ def test_the_static_panel_shows_the_commands_with_copy_buttons(page: Any, base_u
 
 
 def test_without_a_sandbox_the_panel_says_so(browser: Any, companion_without_sandbox: str) -> None:
-    from site_browser import open_page
+    from site_browser import axe_violations, open_page
 
     context, page = open_page(browser, companion_without_sandbox)
     page.goto(f"{companion_without_sandbox}/patterns/{SLUG}/")
@@ -57,6 +57,7 @@ def test_without_a_sandbox_the_panel_says_so(browser: Any, companion_without_san
     assert "The local sandbox is not running" in alert.inner_text()
     assert "patterns sandbox start" in alert.inner_text()
     assert page.get_by_role("button", name="Run", exact=True).is_enabled()
+    assert axe_violations(page) == []  # the live panel, its error included
     context.close()
     assert page.outside_requests == [] and page.console_errors == []
 
