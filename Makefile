@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export NO_MKDOCS_2_WARNING := 1
 EXAMPLES := $(wildcard examples/*)
 
-.PHONY: setup lock upgrade serve test lint docs diagrams browser-deps clean
+.PHONY: setup lock upgrade serve docs-live test lint docs diagrams browser-deps clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -48,9 +48,15 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
 
-# Build the catalog and serve it on http://127.0.0.1:8000, with the local sandbox running as the default target.
+# Build the catalog and serve it on http://127.0.0.1:8000 with the local sandbox running and the Run-it companion
+# (127.0.0.1 only), so each pattern page can deploy, run and destroy its pattern and stream the output.
 serve: setup
 	$(BIN)/patterns sandbox start
+	$(BIN)/mkdocs build --strict --site-dir site
+	$(BIN)/python -m awspatterns.companion --site site --port 8000
+
+# While writing pages: live reload, no companion (the Run-it panels show their commands only).
+docs-live: setup
 	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
 
 docs: setup

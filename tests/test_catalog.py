@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from awspatterns.catalog import CatalogError, get_pattern, load_catalog, parse_pattern
+from awspatterns.catalog import GROUPS, CatalogError, default_group, get_pattern, load_catalog, parse_pattern
 from awspatterns.cli import main
 
 VALID = """
@@ -75,3 +75,21 @@ def test_list_json(capsys):
 def test_cli_reports_errors_without_traceback(capsys):
     assert main(["synth", "no-such-pattern"]) == 2
     assert "patterns: error: no pattern 'no-such-pattern'" in capsys.readouterr().err
+
+
+def test_group_is_optional_and_derived_from_services_and_tags(tmp_path):
+    assert parse_pattern(write(tmp_path, VALID)).group == "s3"
+    assert default_group("api-x", ("API Gateway", "Lambda"), ("auth",)) == "api"
+    assert default_group("shared-config", ("SSM", "VPC"), ("infrastructure",)) == "deployment"
+    assert default_group("retries", ("Lambda", "SQS"), ("retries",)) == "queues-and-pipelines"
+
+
+def test_an_explicit_group_wins_and_must_be_known(tmp_path):
+    assert parse_pattern(write(tmp_path, VALID + 'group = "deployment"\n')).group == "deployment"
+    (tmp_path / "my-pattern" / "pattern.toml").write_text(VALID + 'group = "misc"\n')
+    with pytest.raises(CatalogError, match="'group' must be one of api, s3"):
+        parse_pattern(tmp_path / "my-pattern" / "pattern.toml")
+
+
+def test_every_group_of_the_catalog_is_a_known_section():
+    assert {p.group for p in load_catalog()} <= set(GROUPS)

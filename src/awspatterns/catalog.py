@@ -10,10 +10,30 @@ from awspatterns import REPO_ROOT
 from awspatterns.errors import PatternsError
 from awspatterns.services import SERVICES
 
-__all__ = ["EXAMPLES_DIR", "LEVELS", "CatalogError", "Pattern", "get_pattern", "load_catalog", "parse_pattern"]
+__all__ = [
+    "EXAMPLES_DIR",
+    "GROUPS",
+    "LEVELS",
+    "CatalogError",
+    "Pattern",
+    "default_group",
+    "get_pattern",
+    "load_catalog",
+    "parse_pattern",
+]
 
 EXAMPLES_DIR = REPO_ROOT / "examples"
 LEVELS = ("beginner", "intermediate", "advanced")
+#: The catalog's sections, in page order: group id -> heading (as the original catalog grouped its patterns).
+GROUPS: dict[str, str] = {
+    "api": "API",
+    "s3": "S3",
+    "queues-and-pipelines": "Queues and pipelines",
+    "deployment": "Deployment",
+}
+_DEPLOYMENT_TAGS = frozenset(
+    {"deployment", "infrastructure", "configuration", "parameters", "parameter-store", "ssm", "networking", "vpc"}
+)
 
 
 class CatalogError(PatternsError):
@@ -32,6 +52,7 @@ class Pattern:
     level: str
     stacks: tuple[str, ...]
     scenario: str
+    group: str = "queues-and-pipelines"
 
     @property
     def directory(self) -> Path:
@@ -60,6 +81,22 @@ class Pattern:
 
 _STRING_FIELDS = ("title", "summary", "level", "scenario")
 _LIST_FIELDS = ("services", "tags", "stacks")
+_OPTIONAL_FIELDS = ("group",)
+
+
+def default_group(slug: str, services: tuple[str, ...], tags: tuple[str, ...]) -> str:
+    """The catalog section of a pattern whose ``pattern.toml`` names none.
+
+    An API Gateway front door makes an API pattern; an S3 pattern starts with a bucket; shared infrastructure and
+    account wiring is deployment; the rest moves messages: queues and pipelines.
+    """
+    if "API Gateway" in services or "api" in tags:
+        return "api"
+    if slug.startswith("s3-") or (services and services[0] == "S3"):
+        return "s3"
+    if _DEPLOYMENT_TAGS & set(tags):
+        return "deployment"
+    return "queues-and-pipelines"
 
 
 def parse_pattern(path: Path) -> Pattern:
@@ -73,8 +110,9 @@ def parse_pattern(path: Path) -> Pattern:
     except tomllib.TOMLDecodeError as error:
         raise CatalogError(f"{path}: not valid TOML: {error}") from error
     expected = set(_STRING_FIELDS) | set(_LIST_FIELDS)
-    if unknown := sorted(set(data) - expected):
-        raise CatalogError(f"{path}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(expected))}")
+    allowed = expected | set(_OPTIONAL_FIELDS)
+    if unknown := sorted(set(data) - allowed):
+        raise CatalogError(f"{path}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
     if missing := sorted(expected - set(data)):
         raise CatalogError(f"{path}: missing field(s) {', '.join(missing)}")
     for name in _STRING_FIELDS:
@@ -88,15 +126,20 @@ def parse_pattern(path: Path) -> Pattern:
         raise CatalogError(f"{path}: field 'level' must be one of {', '.join(LEVELS)}, not {data['level']!r}")
     if unknown_services := sorted(set(data["services"]) - set(SERVICES)):
         raise CatalogError(f"{path}: unknown service(s) {', '.join(unknown_services)}; known: {', '.join(SERVICES)}")
+    services, tags = tuple(data["services"]), tuple(data["tags"])
+    group = data.get("group", default_group(path.parent.name, services, tags))
+    if group not in GROUPS:
+        raise CatalogError(f"{path}: field 'group' must be one of {', '.join(GROUPS)}, not {group!r}")
     return Pattern(
         slug=path.parent.name,
         title=data["title"].strip(),
         summary=data["summary"].strip(),
-        services=tuple(data["services"]),
-        tags=tuple(data["tags"]),
+        services=services,
+        tags=tags,
         level=data["level"],
         stacks=tuple(data["stacks"]),
         scenario=data["scenario"].strip(),
+        group=group,
     )
 
 

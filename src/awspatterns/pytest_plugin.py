@@ -132,9 +132,39 @@ class DeployedPattern:
         return left
 
 
+_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each test's call report, so that ``deploy_pattern`` knows at teardown whether the test passed."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
+
+
+def _record_if_verified(item: pytest.Item, deployments: list[DeployedPattern], target: str) -> None:
+    """A passing test of a pattern's own end-to-end module that left nothing behind verifies the pattern."""
+    from awspatterns.verification import record_verification
+
+    report = item.stash.get(_CALL_REPORT, None)
+    if report is None or not report.passed:
+        return
+    for deployed in deployments:
+        module = f"test_{deployed.pattern.slug.replace('-', '_')}_e2e.py"
+        if Path(str(item.path)).name == module and deployed.destroyed:
+            record_verification(deployed.pattern, target, item.nodeid)
+
+
 @pytest.fixture
-def deploy_pattern(sandbox: Any, tmp_path: Path) -> Iterator[Callable[[str], DeployedPattern]]:
-    """``deploy_pattern("s3-fanout")`` synthesizes the example and deploys it into a fresh sandbox account."""
+def deploy_pattern(
+    sandbox: Any, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str], DeployedPattern]]:
+    """``deploy_pattern("s3-fanout")`` synthesizes the example and deploys it into a fresh sandbox account.
+
+    When the test passes, the stacks were destroyed, and the test is in the pattern's own end-to-end module, the
+    pattern's current files are recorded as verified (:mod:`awspatterns.verification`)."""
     from awspatterns.sandbox.accounts import ACCOUNTS
     from awspatterns.sandbox.inventory import inventory
     from awspatterns.synth import synth
@@ -174,6 +204,6 @@ def deploy_pattern(sandbox: Any, tmp_path: Path) -> Iterator[Callable[[str], Dep
         return deployed
 
     yield deploy
-    for deployed in deployments:
-        if not deployed.destroyed:
-            deployed.destroy()
+    clean = [deployed for deployed in deployments if deployed.destroyed or deployed.destroy() == {}]
+    enforcement = os.environ.get("AWSPATTERNS_SANDBOX_ENFORCE", "on")
+    _record_if_verified(request.node, clean, f"sandbox (IAM enforcement {enforcement})")

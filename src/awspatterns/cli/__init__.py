@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
-from awspatterns.cli import bench, catalog, deploy, sandbox
+from awspatterns.cli import bench, catalog, deploy, sandbox, scaffold
 from awspatterns.errors import PatternsError
 
 __all__ = ["build_parser", "main"]
 
 #: The command groups, in the order ``patterns --help`` lists them.
-GROUPS = (catalog, sandbox, deploy, bench)
+GROUPS = (catalog, sandbox, deploy, bench, scaffold)
 
 
 def build_parser() -> argparse.ArgumentParser:
