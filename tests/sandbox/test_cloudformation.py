@@ -146,3 +146,46 @@ def test_a_resource_deleted_outside_the_stack_counts_as_deleted(account):
         s["StackName"] for s in cloudformation.list_stacks(StackStatusFilter=["DELETE_FAILED"])["StackSummaries"]
     ] == []
     assert account.client("sns").list_topics()["Topics"] == []
+
+
+def test_a_rolled_back_stack_shows_no_outputs_and_describing_it_creates_nothing(account):
+    """Its outputs would name resources the failure never created; resolving them used to create them."""
+    status, _, stack = create(
+        account,
+        "rolled-back",
+        {
+            "Agent": {"Type": "AWS::Bedrock::Agent", "Properties": {"AgentName": "x"}},
+            "Late": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "late"}, "DependsOn": "Agent"},
+        },
+        outputs={"LateArn": {"Value": {"Fn::GetAtt": ["Late", "Arn"]}}},
+    )
+    assert status == "ROLLBACK_COMPLETE" and "Outputs" not in stack
+    account.client("cloudformation").describe_stacks(StackName="rolled-back")
+    assert account.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+def test_a_stack_whose_export_is_imported_cannot_be_deleted_until_the_importer_is(account):
+    cloudformation = account.client("cloudformation")
+    exporter = {
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {"QueueArn": {"Value": {"Fn::GetAtt": ["Queue", "Arn"]}, "Export": {"Name": "orders-queue"}}},
+    }
+    importer = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"Imported": {"Value": {"Fn::ImportValue": "orders-queue"}}},
+    }
+    cloudformation.create_stack(StackName="exporter", TemplateBody=json.dumps(exporter))
+    cloudformation.create_stack(StackName="importer", TemplateBody=json.dumps(importer))
+
+    cloudformation.delete_stack(StackName="exporter")  # accepted, then refused, as CloudFormation does
+
+    status, reasons, _ = stack_status(account, "exporter")
+    assert status == "DELETE_FAILED"
+    assert "Export orders-queue cannot be deleted as it is in use by importer" in reasons
+    assert len(account.client("sqs").list_queues()["QueueUrls"]) == 1  # nothing of it was deleted
+    cloudformation.delete_stack(StackName="importer")
+    cloudformation.delete_stack(StackName="exporter")
+    assert [
+        s["StackName"] for s in cloudformation.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"
+    ] == []
+    assert account.client("sqs").list_queues().get("QueueUrls", []) == []
