@@ -112,17 +112,19 @@ class DeployedPattern:
 
 
 @pytest.fixture
-def deploy_pattern(sandbox: Any, tmp_path: Path) -> Iterator[Callable[[str], DeployedPattern]]:
-    """``deploy_pattern("s3-fanout")`` synthesizes the example and deploys it into a fresh sandbox account."""
+def deploy_pattern(sandbox: Any, tmp_path: Path) -> Iterator[Callable[..., DeployedPattern]]:
+    """``deploy_pattern("s3-fanout")`` synthesizes the example and deploys it into a fresh sandbox account;
+    ``deploy_pattern(slug, {"key": "value"})`` synthesizes it with that context (``cdk deploy -c key=value``)."""
     from awspatterns.sandbox.inventory import inventory
     from awspatterns.synth import synth
     from awspatterns.targets import assembly_deployer
 
     deployments: list[DeployedPattern] = []
 
-    def deploy(slug: str) -> DeployedPattern:
+    def deploy(slug: str, context: dict[str, str] | None = None) -> DeployedPattern:
         pattern = get_pattern(slug)
-        assembly = synth(pattern, tmp_path / "cdk.out")
+        outdir = tmp_path / "cdk.out" / str(len(deployments))  # one assembly per deployment: contexts may differ
+        assembly = synth(pattern, outdir, context)
         session = sandbox.session(str(random.randint(10**11, 10**12 - 1)))  # noqa: S311 (an account id)
         assembly_deployer.bootstrap(session)
         before = inventory(session)

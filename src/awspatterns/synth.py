@@ -43,14 +43,17 @@ def load_stack_module(pattern: Pattern) -> ModuleType:
     return module
 
 
-def synth(pattern: Pattern, outdir: Path | None = None) -> Assembly:
-    """Synthesize one example with the cdk-nag gate.
+def synth(pattern: Pattern, outdir: Path | None = None, context: dict[str, str] | None = None) -> Assembly:
+    """Synthesize one example with the cdk-nag gate; ``context`` adds to (or overrides) its ``cdk.json``
+    context, as ``cdk synth -c key=value`` does.
 
     Raises:
         SynthError: synthesis failed; cdk-nag violations are listed rule by rule.
     """
     directory = (outdir or ASSEMBLIES_DIR) / pattern.slug
     app = new_app(pattern.directory, outdir=str(directory))
+    for key, value in (context or {}).items():
+        app.node.set_context(key, value)
     load_stack_module(pattern).build(app)
     try:
         app.synth()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
 
 import psycopg
 import pytest
@@ -13,7 +14,7 @@ from test_rds import TEMPLATE
 
 from awspatterns.sandbox.rds.rotation import rotation_days
 
-SCHEDULE = {
+SCHEDULE: dict[str, Any] = {
     "Type": "AWS::SecretsManager::RotationSchedule",
     "DependsOn": ["Attachment", "Writer"],
     "Properties": {

@@ -13,7 +13,14 @@ from typing import Any
 from moto.cloudformation import models as cfn_models_module
 from moto.cloudformation import parsing
 
-from awspatterns.sandbox.cloudformation import deletion, exports, validation
+from awspatterns.sandbox.cloudformation import (
+    deletion,
+    exports,
+    role_policies,
+    ssm_parameters,
+    stack_outputs,
+    validation,
+)
 from awspatterns.sandbox.cloudformation.change_sets import execute_change_set
 from awspatterns.sandbox.cloudformation.deletion import delete_in_dependency_order
 from awspatterns.sandbox.cloudformation.templates import parse_template
@@ -41,6 +48,9 @@ PATCHED: Patched = (
     (cfn_models_module.CloudFormationBackend, "delete_stack"),
     (cfn_models_module.CloudFormationBackend, "_validate_export_uniqueness"),
     *validation.PATCHED,
+    *ssm_parameters.PATCHED,
+    *role_policies.PATCHED,
+    *stack_outputs.PATCHED,
 )
 
 
@@ -79,6 +89,7 @@ def install(engine: Engine) -> None:
     def create_resources(stack: Any) -> None:
         try:
             original_create(stack)
+            stack.outputs  # noqa: B018 (resolved now, as CloudFormation does: an output that cannot be fails the stack)
         except Exception as error:
             reason = str(error) if isinstance(error, SandboxUnsupported) else f"{type(error).__name__}: {error}"
             log.warning("stack %s failed: %s", stack.name, reason)
@@ -105,6 +116,9 @@ def install(engine: Engine) -> None:
     replace(cfn_models_module.Stack, "create_resources", create_resources)
     replace(cfn_models_module.Stack, "parse_template", staticmethod(parse_template))  # checked as AWS does
     validation.install()
+    ssm_parameters.install()
+    role_policies.install()
+    stack_outputs.install()
     replace(cfn_models_module.Stack, "delete", delete)
     original_delete_stack = cfn_models_module.CloudFormationBackend.delete_stack
 

@@ -266,6 +266,14 @@ class RdsDbCluster(SandboxModel, CloudFormationModel):
                 if getattr(instance, "db_cluster_identifier", None) == self.physical_resource_id:
                     backend.delete_db_instance(instance.db_instance_identifier)
             backend.delete_db_cluster(self.physical_resource_id)
+        # As on AWS, the cluster's automated backups go with it (moto kept them, so a cluster created again under
+        # the same name within the minute collided with its predecessor's automated snapshot).
+        for name, snapshot in list(backend.cluster_snapshots.items()):
+            if (
+                snapshot.snapshot_type == "automated"
+                and snapshot.cluster.db_cluster_identifier == self.physical_resource_id
+            ):
+                del backend.cluster_snapshots[name]
         self.postgres.stop(cluster_key(self.account_id, self.region_name, self.physical_resource_id))
 
 

@@ -101,7 +101,7 @@ def rotate_postgres_single_user(backend: SecretsManagerBackend, secret_id: str, 
     current_version = backend.describe_secret(secret_id).to_dict()["VersionIdsToStages"]  # finishSecret
     old = next(v for v, stages in current_version.items() if "AWSCURRENT" in stages)
     backend.update_secret_version_stage(secret_id, "AWSCURRENT", old, version_id)
-    backend.update_secret_version_stage(secret_id, "AWSPENDING", version_id, None)  # rotation over: no pending
+    backend.update_secret_version_stage(secret_id, "AWSPENDING", version_id, "")  # rotation over: no pending
 
 
 def rotation_days(rules: dict[str, Any]) -> int | None:
