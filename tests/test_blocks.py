@@ -128,3 +128,35 @@ def test_bucket_and_queue_defaults(blocks):
     assert work["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
     assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert all(q["Properties"]["SqsManagedSseEnabled"] for q in queues.values())
+
+
+def test_a_function_in_a_vpc_gets_lambdas_network_actions_in_a_policy_of_its_own(tmp_path):
+    import aws_cdk as cdk
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk.assertions import Template
+
+    from awspatterns.app import recommended_feature_flags
+    from awspatterns.blocks import PythonFunction
+
+    app = cdk.App(outdir=str(tmp_path), context=recommended_feature_flags())  # no nag gate: the VPC is minimal
+    stack = cdk.Stack(app, "InVpc")
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+    )
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "index.py").write_text("def handler(event, context):\n    return event\n")
+    block = PythonFunction(stack, "Fn", code_dir=code, handler="index.handler", description="d", vpc=vpc)
+    template = Template.from_stack(stack)
+    assert block.network_policy is not None
+    policy = template.find_resources("AWS::IAM::Policy")
+    network = next(p for n, p in policy.items() if n.startswith("FnNetwork"))
+    [statement] = network["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == "*" and "ec2:CreateNetworkInterface" in statement["Action"]
+    function = next(f for n, f in template.find_resources("AWS::Lambda::Function").items() if n.startswith("Fn"))
+    assert any(d.startswith("FnNetwork") for d in function["DependsOn"]), function["DependsOn"]
+    role = next(r for n, r in template.find_resources("AWS::IAM::Role").items() if n.startswith("Fn"))
+    assert "ManagedPolicyArns" not in role["Properties"]

@@ -27,3 +27,12 @@ def test_each_action_says_whether_the_run_used_it():
     assert rows["logs:PutLogEvents"][1].startswith("for the Lambda service")
     assert rows["s3:PutObject"] == ("**not granted**", "b/* (denied)")
     assert "| `dynamodb:Scan` | t | not used in the run |" in render_markdown([entry])
+
+
+def test_what_aws_generates_is_masked_so_the_page_is_stable():
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/database-AbC12z"
+    group = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0a1b2c3d4e5f60718"
+    assert (
+        _normalise(secret, {}, "123456789012") == "arn:aws:secretsmanager:us-east-1:ACCOUNT:secret:app/database-??????"
+    )
+    assert _normalise(group, {}, "123456789012") == "arn:aws:ec2:us-east-1:ACCOUNT:security-group/sg-*"

@@ -76,8 +76,8 @@ def collect(session: Any, stack_names: list[str], record: dict[str, list[dict[st
     roles: list[tuple[str, str]] = []
     for stack in stack_names:
         for resource in cloudformation.describe_stack_resources(StackName=stack)["StackResources"]:
-            if "PhysicalResourceId" not in resource:  # moto gives none for some types (e.g. policies)
-                continue
+            if "PhysicalResourceId" not in resource or resource["ResourceType"].endswith("Policy"):
+                continue  # moto gives none for some types; a policy's id is the resource it governs
             physical = resource["PhysicalResourceId"]
             names[physical.rstrip("/").rsplit("/", 1)[-1] if physical.startswith("http") else physical] = resource[
                 "LogicalResourceId"
@@ -180,11 +180,14 @@ def _readable(logical_id: str) -> str:
 
 
 def _normalise(resource: str, names: dict[str, str], account: str) -> str:
-    """A resource ARN with physical names replaced by ``<LogicalId>``, the account by ``ACCOUNT`` and object keys
-    under a bucket collapsed to ``*``; a table stream's label (its creation time) becomes ``<label>``."""
+    """A resource ARN with physical names replaced by ``<LogicalId>``, the account by ``ACCOUNT``, object keys
+    under a bucket collapsed to ``*``, and what AWS generates masked: a table stream's label (its creation time)
+    becomes ``<label>``, a secret's random suffix ``??????``, EC2 ids ``sg-*``."""
     for physical, logical in sorted(names.items(), key=lambda item: -len(item[0])):
         if len(physical) > 8 and physical in resource:
             resource = resource.replace(physical, f"<{_readable(logical)}>")
     resource = resource.replace(account, "ACCOUNT")
     resource = re.sub(r"^(arn:aws:dynamodb:.+/stream/).+$", r"\1<label>", resource)
+    resource = re.sub(r"(:secret:[^:]+)-[A-Za-z0-9]{6}$", r"\1-??????", resource)  # a secret's random suffix
+    resource = re.sub(r"\b(sg|subnet|vpc|vpce|eni)-[0-9a-f]{8,17}\b", r"\1-*", resource)  # ids EC2 generates
     return re.sub(r"^(arn:aws:s3:::[^/]+)/.+$", r"\1/*", resource)

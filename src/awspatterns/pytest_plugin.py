@@ -160,8 +160,9 @@ def _record_if_verified(item: pytest.Item, deployments: list[DeployedPattern], t
 @pytest.fixture
 def deploy_pattern(
     sandbox: Any, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Callable[[str], DeployedPattern]]:
-    """``deploy_pattern("s3-fanout")`` synthesizes the example and deploys it into a fresh sandbox account.
+) -> Iterator[Callable[..., DeployedPattern]]:
+    """``deploy_pattern("s3-fanout")`` synthesizes the example and deploys it into a fresh sandbox account;
+    ``deploy_pattern(slug, {"key": "value"})`` synthesizes it with that context (``cdk deploy -c key=value``).
 
     When the test passes, the stacks were destroyed, and the test is in the pattern's own end-to-end module, the
     pattern's current files are recorded as verified (:mod:`awspatterns.verification`)."""
@@ -172,11 +173,12 @@ def deploy_pattern(
 
     deployments: list[DeployedPattern] = []
 
-    def deploy(slug: str) -> DeployedPattern:
+    def deploy(slug: str, context: dict[str, Any] | None = None) -> DeployedPattern:
         pattern = get_pattern(slug)
         # A fresh account for each of the sandbox's accounts; a multi-account example names them in its context.
         accounts = {name: str(random.randint(10**11, 10**12 - 1)) for name in ACCOUNTS}  # noqa: S311 (account ids)
-        assembly = synth(pattern, tmp_path / "cdk.out", context={"accounts": accounts})
+        outdir = tmp_path / "cdk.out" / str(len(deployments))  # one assembly per deployment: contexts may differ
+        assembly = synth(pattern, outdir, context={**(context or {}), "accounts": accounts})
         session = sandbox.session(accounts["main"])
         used = {s.account for s in stacks_in_order(assembly.directory) if s.account} - {accounts["main"]}
         assembly_deployer.bootstrap(session)

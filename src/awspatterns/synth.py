@@ -45,7 +45,8 @@ def load_stack_module(pattern: Pattern) -> ModuleType:
 
 
 def synth(pattern: Pattern, outdir: Path | None = None, context: dict[str, Any] | None = None) -> Assembly:
-    """Synthesize one example with the cdk-nag gate; ``context`` adds to its ``cdk.json``'s.
+    """Synthesize one example with the cdk-nag gate; ``context`` adds to (or overrides) its ``cdk.json``
+    context, as ``cdk synth -c key=value`` does.
 
     Raises:
         SynthError: synthesis failed; cdk-nag violations are listed rule by rule.

@@ -146,3 +146,120 @@ def test_a_resource_deleted_outside_the_stack_counts_as_deleted(account):
         s["StackName"] for s in cloudformation.list_stacks(StackStatusFilter=["DELETE_FAILED"])["StackSummaries"]
     ] == []
     assert account.client("sns").list_topics()["Topics"] == []
+
+
+def test_a_rolled_back_stack_shows_no_outputs_and_describing_it_creates_nothing(account):
+    """Its outputs would name resources the failure never created; resolving them used to create them."""
+    status, _, stack = create(
+        account,
+        "rolled-back",
+        {
+            "Agent": {"Type": "AWS::Bedrock::Agent", "Properties": {"AgentName": "x"}},
+            "Late": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "late"}, "DependsOn": "Agent"},
+        },
+        outputs={"LateArn": {"Value": {"Fn::GetAtt": ["Late", "Arn"]}}},
+    )
+    assert status == "ROLLBACK_COMPLETE" and "Outputs" not in stack
+    account.client("cloudformation").describe_stacks(StackName="rolled-back")
+    assert account.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+def test_a_stack_whose_export_is_imported_cannot_be_deleted_until_the_importer_is(account):
+    cloudformation = account.client("cloudformation")
+    exporter = {
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {"QueueArn": {"Value": {"Fn::GetAtt": ["Queue", "Arn"]}, "Export": {"Name": "orders-queue"}}},
+    }
+    importer = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"Imported": {"Value": {"Fn::ImportValue": "orders-queue"}}},
+    }
+    cloudformation.create_stack(StackName="exporter", TemplateBody=json.dumps(exporter))
+    cloudformation.create_stack(StackName="importer", TemplateBody=json.dumps(importer))
+
+    cloudformation.delete_stack(StackName="exporter")  # accepted, then refused, as CloudFormation does
+
+    status, reasons, _ = stack_status(account, "exporter")
+    assert status == "DELETE_FAILED"
+    assert "Export orders-queue cannot be deleted as it is in use by importer" in reasons
+    assert len(account.client("sqs").list_queues()["QueueUrls"]) == 1  # nothing of it was deleted
+    cloudformation.delete_stack(StackName="importer")
+    cloudformation.delete_stack(StackName="exporter")
+    assert [
+        s["StackName"] for s in cloudformation.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"
+    ] == []
+    assert account.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+def test_a_template_parameter_naming_a_missing_ssm_parameter_is_refused_by_name(account):
+    cloudformation = account.client("cloudformation")
+    template = {
+        "Parameters": {"VpcId": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/shared/vpc-id"}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"Vpc": {"Value": {"Ref": "VpcId"}}},
+    }
+    with pytest.raises(cloudformation.exceptions.ClientError, match=r"Unable to fetch parameters \[/shared/vpc-id\]"):
+        cloudformation.create_stack(StackName="reads-ssm", TemplateBody=json.dumps(template))
+    account.client("ssm").put_parameter(Name="/shared/vpc-id", Value="vpc-123", Type="String")
+    cloudformation.create_stack(StackName="reads-ssm", TemplateBody=json.dumps(template))
+    assert stack_status(account, "reads-ssm")[2]["Outputs"][0]["OutputValue"] == "vpc-123"
+
+
+def test_a_roles_inline_policy_reads_back_as_a_policy_document(account):
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}],
+    }
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    status, _, _ = create(
+        account,
+        "inline-policy",
+        {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": "inline",
+                    "AssumeRolePolicyDocument": trust,
+                    "Policies": [{"PolicyName": "Send", "PolicyDocument": document}],
+                },
+            }
+        },
+    )
+    assert status == "CREATE_COMPLETE"
+    assert account.client("iam").get_role_policy(RoleName="inline", PolicyName="Send")["PolicyDocument"] == document
+
+
+def test_get_stack_output_reads_another_stacks_output_once_and_holds_it_weakly(sandbox, account):
+    """What the CDK writes for references between the stacks of one app: resolved at create time; it does not
+    block the other stack's deletion, and the consumer keeps the value it read."""
+    cloudformation = account.client("cloudformation")
+    producer = {
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "produced"}}},
+        "Outputs": {"QueueArn": {"Value": {"Fn::GetAtt": ["Queue", "Arn"]}}},
+    }
+    consumer = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"Read": {"Value": {"Fn::GetStackOutput": {"StackName": "producer", "OutputName": "QueueArn"}}}},
+    }
+    cloudformation.create_stack(StackName="early", TemplateBody=json.dumps(consumer))
+    status, reasons, _ = stack_status(account, "early")
+    assert status == "ROLLBACK_COMPLETE" and "Stack with id producer does not exist" in reasons
+    cloudformation.create_stack(StackName="producer", TemplateBody=json.dumps(producer))
+    cloudformation.create_stack(StackName="consumer", TemplateBody=json.dumps(consumer))
+    read = stack_status(account, "consumer")[2]["Outputs"][0]["OutputValue"]
+    assert read == f"arn:aws:sqs:us-east-1:{account.account_id}:produced"
+    cloudformation.delete_stack(StackName="producer")  # a weak reference blocks nothing
+    assert stack_status(account, "consumer")[2]["Outputs"][0]["OutputValue"] == read
+
+    other = sandbox.session("404000000404")  # another account's stack, through the role named in the reference
+    other.client("cloudformation").create_stack(StackName="producer", TemplateBody=json.dumps(producer))
+    across = json.loads(
+        json.dumps(consumer).replace('"OutputName"', '"RoleArn": "arn:aws:iam::404000000404:role/reader", "OutputName"')
+    )
+    cloudformation.create_stack(StackName="across", TemplateBody=json.dumps(across))
+    assert stack_status(account, "across")[2]["Outputs"][0]["OutputValue"].split(":")[4] == "404000000404"

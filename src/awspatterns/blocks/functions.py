@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -42,12 +43,18 @@ class PythonFunction(Construct):
         retry_attempts: retries of a failed asynchronous invocation (Lambda's default is 2).
         max_event_age: how long an asynchronous event may wait before it is discarded (or sent on failure).
         on_failure: where asynchronous invocations that still fail go, with their error.
+        vpc: a VPC to run in (its subnets' routes and endpoints decide what the function reaches); the role
+            then also gets, in a policy of its own (``<id>/Network``), the EC2 actions Lambda needs to manage the
+            function's network interfaces (those of ``AWSLambdaVPCAccessExecutionRole``).
+        vpc_subnets: which of the VPC's subnets.
+        security_groups: the function's security groups (a new one, allowing all egress, if none is given).
 
     Attributes:
         function: the ``lambda.Function``.
         role: its execution role.
         log_group: its log group.
         xray_policy: the role's policy that lets the function send traces (X-Ray's actions only).
+        network_policy: with ``vpc``, the role's policy for the function's network interfaces; otherwise ``None``.
     """
 
     def __init__(
@@ -64,6 +71,9 @@ class PythonFunction(Construct):
         retry_attempts: int | None = None,
         max_event_age: cdk.Duration | None = None,
         on_failure: lambda_.IDestination | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: list[ec2.ISecurityGroup] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -93,6 +103,7 @@ class PythonFunction(Construct):
                 "resource-level permissions; this policy holds only those two actions."
             },
         )
+        self.network_policy = None if vpc is None else self._network_policy()
         self.function = lambda_.Function(
             self,
             "Default",
@@ -114,6 +125,9 @@ class PythonFunction(Construct):
             retry_attempts=retry_attempts,
             max_event_age=max_event_age,
             on_failure=on_failure,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=security_groups,
         )
         # Tracing is switched on in the template rather than with tracing=Tracing.ACTIVE, which would also add
         # the X-Ray statement to the role's default policy, where only a role-wide acknowledgement could cover it.
@@ -121,6 +135,39 @@ class PythonFunction(Construct):
         assert isinstance(function_resource, lambda_.CfnFunction)
         function_resource.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
         function_resource.node.add_dependency(self.xray_policy)
+        if self.network_policy is not None:  # Lambda checks the ENI permissions when it creates the function
+            function_resource.node.add_dependency(self.network_policy)
+
+    def _network_policy(self) -> iam.Policy:
+        # The EC2 actions AWS's own AWSLambdaVPCAccessExecutionRole grants: the Describe actions take no resource,
+        # and the interfaces do not exist before Lambda creates them, so AWS documents them with Resource "*".
+        policy = iam.Policy(
+            self,
+            "Network",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=[
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSubnets",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources=["*"],
+                )
+            ],
+        )
+        acknowledge(
+            policy,
+            {
+                "AwsSolutions-IAM5[Resource::*]": "Lambda's network-interface actions for a function in a VPC, as "
+                "AWSLambdaVPCAccessExecutionRole grants them: Describe* take no resource and the interfaces do not "
+                "exist before Lambda creates them. This policy holds only those actions."
+            },
+        )
+        return policy
 
     @property
     def grant_principal(self) -> iam.IPrincipal:

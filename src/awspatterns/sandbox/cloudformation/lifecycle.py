@@ -1,7 +1,8 @@
 """How the sandbox's CloudFormation runs a stack's life: templates refused before anything is created, with
-CloudFormation's messages (``templates``, wired by ``validation``), creation that rolls back and says why, deletion
-in dependency order that leaves a failed stack in ``DELETE_FAILED``, and CREATE change sets (what ``cdk deploy``
-sends) that create the stack as ``CreateStack`` does."""
+CloudFormation's messages (``templates``, wired by ``validation``), creation that rolls back and says why (and
+leaves no outputs), deletion in dependency order that leaves a failed stack in ``DELETE_FAILED``, deletion refused
+while another stack imports an export (``exports``), and CREATE change sets (what ``cdk deploy`` sends) that create
+the stack as ``CreateStack`` does."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from typing import Any
 from moto.cloudformation import models as cfn_models_module
 from moto.cloudformation import parsing
 
-from awspatterns.sandbox.cloudformation import deletion, validation
+from awspatterns.sandbox.cloudformation import (
+    deletion,
+    exports,
+    role_policies,
+    ssm_parameters,
+    stack_outputs,
+    validation,
+)
 from awspatterns.sandbox.cloudformation.change_sets import execute_change_set
 from awspatterns.sandbox.cloudformation.deletion import delete_in_dependency_order
 from awspatterns.sandbox.cloudformation.templates import parse_template
@@ -40,6 +48,9 @@ PATCHED: Patched = (
     (cfn_models_module.CloudFormationBackend, "delete_stack"),
     (cfn_models_module.CloudFormationBackend, "_validate_export_uniqueness"),
     *validation.PATCHED,
+    *ssm_parameters.PATCHED,
+    *role_policies.PATCHED,
+    *stack_outputs.PATCHED,
 )
 
 
@@ -78,11 +89,14 @@ def install(engine: Engine) -> None:
     def create_resources(stack: Any) -> None:
         try:
             original_create(stack)
+            stack.outputs  # noqa: B018 (resolved now, as CloudFormation does: an output that cannot be fails the stack)
         except Exception as error:
             reason = str(error) if isinstance(error, SandboxUnsupported) else f"{type(error).__name__}: {error}"
             log.warning("stack %s failed: %s", stack.name, reason)
             stack.status = "CREATE_FAILED"
             stack._add_stack_event("CREATE_FAILED", resource_status_reason=reason)
+            # A rolled-back stack has no outputs; left in place, describing them would create what they name.
+            stack.output_map = parsing.OutputMap(stack.resource_map, {"Outputs": {}}, stack.stack_id)
             try:
                 delete_in_dependency_order(stack.resource_map)
                 stack.status = "ROLLBACK_COMPLETE"
@@ -102,13 +116,22 @@ def install(engine: Engine) -> None:
     replace(cfn_models_module.Stack, "create_resources", create_resources)
     replace(cfn_models_module.Stack, "parse_template", staticmethod(parse_template))  # checked as AWS does
     validation.install()
+    ssm_parameters.install()
+    role_policies.install()
+    stack_outputs.install()
     replace(cfn_models_module.Stack, "delete", delete)
     original_delete_stack = cfn_models_module.CloudFormationBackend.delete_stack
 
     def delete_stack(backend: Any, name_or_stack_id: str) -> None:
         """A deletion that fails leaves the stack in DELETE_FAILED, visible, and the call succeeds (moto
-        answered HTTP 500 and forgot the stack)."""
+        answered HTTP 500 and forgot the stack); so does one refused because another stack imports an export."""
         targets = [s for s in backend.stacks.values() if name_or_stack_id in (s.stack_id, s.name)]
+        for stack in targets:
+            refusal = exports.in_use_message(backend, stack)
+            if refusal is not None:
+                stack.status = "DELETE_FAILED"
+                stack._add_stack_event("DELETE_FAILED", resource_status_reason=refusal)
+                return
         try:
             original_delete_stack(backend, name_or_stack_id)
         except Exception:

@@ -1,5 +1,6 @@
 """Aurora PostgreSQL in the sandbox, as one subsystem: a real PostgreSQL server per cluster created in
-CloudFormation (``cloudformation``), and the Data API running SQL on it (``data_api``)."""
+CloudFormation (``cloudformation``), the Data API running SQL on it (``data_api``), and its secret's hosted
+rotation (``rotation``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from moto.cloudformation import parsing
 
 from awspatterns.sandbox.cloudformation.registry import register
-from awspatterns.sandbox.rds import cloudformation, data_api
+from awspatterns.sandbox.rds import cloudformation, data_api, rotation
 from awspatterns.sandbox.rds.data_api import DataApi
 from awspatterns.sandbox.rds.postgres import PostgresServers
 from awspatterns.sandbox.subsystem import Engine, Patched, Reads, fields
@@ -20,7 +21,7 @@ __all__ = ["PATCHED", "READS", "ROOT_RECORD", "data_root", "install"]
 #: The file in the work directory that names a data root placed outside it (``control`` reaps what it names).
 ROOT_RECORD = "rds-root"
 
-PATCHED: Patched = (*cloudformation.PATCHED, *data_api.PATCHED)
+PATCHED: Patched = (*cloudformation.PATCHED, *data_api.PATCHED, *rotation.PATCHED)
 #: moto state read without patching it (dynamic references resolve in the stack's own account and region).
 READS: Reads = fields(parsing.ResourceMap, "_account_id", "_region_name")
 
@@ -31,7 +32,8 @@ def install(engine: Engine) -> None:
     api = DataApi(postgres)
     cloudformation.install(postgres)
     data_api.install(api)
-    register(cloudformation.MODELS)
+    rotation.install()
+    register((*cloudformation.MODELS, *rotation.MODELS))
     engine.add_component(api)  # connections close before their servers stop
     engine.add_component(postgres)
 

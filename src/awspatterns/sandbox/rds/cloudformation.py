@@ -20,7 +20,7 @@ from moto.rds.models import DBCluster, DBInstance, rds_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.models import ssm_backends
 
-from awspatterns.sandbox.cloudformation.base import SandboxModel, cfn_bool
+from awspatterns.sandbox.cloudformation.base import SandboxModel, cfn_bool, policy_json
 from awspatterns.sandbox.errors import SandboxUnsupported
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.rds.postgres import BUNDLED_MAJOR, PostgresServers, cluster_key
@@ -164,6 +164,28 @@ class SecretsManagerSecretTargetAttachment(SandboxModel, CloudFormationModel):
         pass
 
 
+class SecretsManagerResourcePolicy(SandboxModel, CloudFormationModel):
+    """``AWS::SecretsManager::ResourcePolicy``: the secret's resource policy; ``Ref`` is the secret's ARN."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::ResourcePolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> SecretsManagerResourcePolicy:
+        properties = cloudformation_json["Properties"]
+        backend = secretsmanager_backends[account_id][region_name]
+        arn = backend.describe_secret(properties["SecretId"]).to_dict()["ARN"]
+        backend.put_resource_policy(arn, policy_json(properties["ResourcePolicy"]))
+        return cls(arn, properties, account_id, region_name)
+
+    def _delete(self) -> None:
+        with contextlib.suppress(Exception):  # the secret may have gone first
+            secretsmanager_backends[self.account_id][self.region_name].delete_resource_policy(self.physical_resource_id)
+
+
 # ------------------------------------------------------------------ Aurora PostgreSQL
 class RdsDbCluster(SandboxModel, CloudFormationModel):
     """``AWS::RDS::DBCluster`` for ``aurora-postgresql``: a real PostgreSQL server with the master credentials."""
@@ -220,11 +242,13 @@ class RdsDbCluster(SandboxModel, CloudFormationModel):
         cluster.status = "available"
         model = cls(identifier, properties, account_id, region_name)
         model.arn, model.port, model.host = cluster.db_cluster_arn, server.port, server.host
+        model.resource_id = cluster.db_cluster_resource_id  # random, as on AWS: a replaced cluster gets a new one
         return model
 
     arn: str
     port: int
     host: str
+    resource_id: str
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name in ("Endpoint.Address", "ReadEndpoint.Address"):
@@ -233,7 +257,7 @@ class RdsDbCluster(SandboxModel, CloudFormationModel):
             return str(self.port)
         if attribute_name == "DBClusterArn":
             return self.arn
-        return f"cluster-{self.physical_resource_id}"
+        return self.resource_id
 
     def _delete(self) -> None:
         backend = rds_backends[self.account_id][self.region_name]
@@ -242,10 +266,18 @@ class RdsDbCluster(SandboxModel, CloudFormationModel):
                 if getattr(instance, "db_cluster_identifier", None) == self.physical_resource_id:
                     backend.delete_db_instance(instance.db_instance_identifier)
             backend.delete_db_cluster(self.physical_resource_id)
+        # As on AWS, the cluster's automated backups go with it (moto kept them, so a cluster created again under
+        # the same name within the minute collided with its predecessor's automated snapshot).
+        for name, snapshot in list(backend.cluster_snapshots.items()):
+            if (
+                snapshot.snapshot_type == "automated"
+                and snapshot.cluster.db_cluster_identifier == self.physical_resource_id
+            ):
+                del backend.cluster_snapshots[name]
         self.postgres.stop(cluster_key(self.account_id, self.region_name, self.physical_resource_id))
 
 
-MODELS = (SecretsManagerSecret, SecretsManagerSecretTargetAttachment, RdsDbCluster)
+MODELS = (SecretsManagerSecret, SecretsManagerSecretTargetAttachment, SecretsManagerResourcePolicy, RdsDbCluster)
 
 
 def install(postgres: PostgresServers) -> None:
