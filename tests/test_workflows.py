@@ -63,7 +63,7 @@ def test_the_schema_check_refuses_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text("name: x\non:\n  pushh:\njobs:\n  test:\n    runs-on: ubuntu-latest\n    stepz: []\n")
     result = validate(broken)
-    assert result.returncode != 0 and "pushh" in result.stdout and "stepz" in result.stdout
+    assert result.returncode != 0 and "pushh" in result.stderr and "stepz" in result.stderr
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
