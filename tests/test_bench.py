@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,6 +18,7 @@ from awspatterns.bench import (
     get_benchmark,
     render_markdown,
     run_load,
+    timed_request,
     write_results,
 )
 from awspatterns.bench.scenarios.sandbox import bench_sandbox
@@ -88,3 +91,37 @@ def test_run_load_counts_every_request_once_and_reports_progress():
     scenario = run_load(lambda: (next(statuses), 1.0, False), 100, 4, Scenario("s", "d"), said.append)
     assert scenario.status_codes == {"200": 50, "500": 50} and scenario.histogram.count == 100
     assert said == [f"s: {n}/100 requests" for n in range(10, 101, 10)]
+
+
+def test_timed_request_counts_error_answers_as_statuses_and_sends_what_it_is_given():
+    received: list[tuple[str, str, bytes, str | None]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append((self.command, self.path, body, self.headers.get("Authorization")))
+            self.send_response(404 if self.path == "/missing" else 202)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def do_GET(self) -> None:
+            self._answer()
+
+        def do_POST(self) -> None:
+            self._answer()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        status, latency_ms, cold = timed_request(
+            f"{base}/orders", method="POST", body=b'{"a": 1}', headers={"Authorization": "Bearer t"}
+        )
+        assert (status, cold) == ("202", False) and latency_ms > 0
+        assert timed_request(f"{base}/missing")[0] == "404"  # an error answer is measured, not raised
+    finally:
+        server.shutdown()
+    assert received == [("POST", "/orders", b'{"a": 1}', "Bearer t"), ("GET", "/missing", b"", None)]

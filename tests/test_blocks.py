@@ -6,6 +6,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk.assertions import Match, Template
 
@@ -17,6 +18,8 @@ from awspatterns.blocks import (
     PythonFunction,
     QueueWithDlq,
     SecureBucket,
+    api_gateway_logging_role,
+    secure_rest_api,
 )
 
 HANDLERS = REPO_ROOT / "examples" / "s3-fanout" / "handlers"
@@ -160,3 +163,37 @@ def test_a_function_in_a_vpc_gets_lambdas_network_actions_in_a_policy_of_its_own
     assert any(d.startswith("FnNetwork") for d in function["DependsOn"]), function["DependsOn"]
     role = next(r for n, r in template.find_resources("AWS::IAM::Role").items() if n.startswith("Fn"))
     assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_rest_api_defaults_and_per_method_metrics_only_when_asked():
+    stack = cdk.Stack(cdk.App(), "Apis")
+    for name, metrics in (("Plain", False), ("Measured", True)):
+        api = secure_rest_api(stack, name, description=name, stage_name="v1", rate_limit=2.5, metrics=metrics)
+        api.root.add_method("GET", apigateway.MockIntegration())
+    stages = {
+        name: stage["Properties"]
+        for name, stage in Template.from_stack(stack).find_resources("AWS::ApiGateway::Stage").items()
+    }
+    settings = {name.split("DeploymentStage")[0]: props["MethodSettings"][0] for name, props in stages.items()}
+    assert "MetricsEnabled" not in settings["Plain"]  # the template of an API without the option is unchanged
+    assert settings["Measured"]["MetricsEnabled"] is True
+    for setting in settings.values():
+        assert (setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"]) == (2.5, 200)
+        assert (setting["LoggingLevel"], setting["DataTraceEnabled"]) == ("ERROR", False)
+
+
+def test_the_logging_role_is_made_once_per_stack_and_every_stage_waits_for_it():
+    stack = cdk.Stack(cdk.App(), "Apis")
+    apis = []
+    for name in ("First", "Second"):
+        api = secure_rest_api(stack, name, description=name, stage_name="v1")
+        api.root.add_method("GET", apigateway.MockIntegration())
+        apis.append(api)
+    # a stack's own call, then a construct that creates its own API calling it again
+    role = api_gateway_logging_role(stack, apis[0])
+    assert api_gateway_logging_role(stack, apis[1]) is role
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::ApiGateway::Account", 1)
+    template.resource_count_is("AWS::IAM::Role", 1)
+    for stage in template.find_resources("AWS::ApiGateway::Stage").values():
+        assert stage["DependsOn"] == ["ApiGatewayAccount"]

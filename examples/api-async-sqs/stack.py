@@ -16,12 +16,11 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from awspatterns.app import acknowledge
-from awspatterns.blocks import PythonFunction, QueueWithDlq
+from awspatterns.blocks import PythonFunction, QueueWithDlq, api_gateway_logging_role, secure_rest_api
 
 HANDLERS = Path(__file__).parent / "handlers"
 
@@ -76,8 +75,9 @@ class QueueBackedApi(Construct):
         queue: the queue requests go to (one of this stack's, or an existing one).
         schema: the request model (JSON Schema draft 4).
         resource_path: the resource under the API's root, e.g. ``orders``.
-        rest_api: an existing REST API to add the method to; by default the construct creates one with access
-            logs, execution logs without data, tracing and the throttling below.
+        rest_api: an existing REST API to add the method to; by default the construct creates one with the
+            catalog's defaults (``secure_rest_api``: regional, access logs, execution logs without data, tracing),
+            per-method metrics and the throttling below, and sets the account's API Gateway logging role.
         authorizer: an authorizer for the method (e.g. the api-authorizer pattern's); none by default.
         max_body_bytes: the queue's ``MaximumMessageSize``, which the 400 answer for a larger body states.
         rate_limit: the stage's steady-state requests per second (a new API only).
@@ -180,37 +180,16 @@ class QueueBackedApi(Construct):
         )
 
     def _new_api(self, rate_limit: float, burst_limit: int) -> apigw.RestApi:
-        access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
-        )
-        api = apigw.RestApi(
+        api = secure_rest_api(
             self,
             "Api",
             description="Accepts requests and queues them for asynchronous processing",
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=cdk.RemovalPolicy.DESTROY,
-            deploy_options=apigw.StageOptions(
-                stage_name="v1",
-                throttling_rate_limit=rate_limit,
-                throttling_burst_limit=burst_limit,
-                access_log_destination=apigw.LogGroupLogDestination(access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=False,
-                ),
-                logging_level=apigw.MethodLoggingLevel.ERROR,
-                data_trace_enabled=False,  # request bodies stay out of the execution logs
-                metrics_enabled=True,
-                tracing_enabled=True,
-            ),
+            stage_name="v1",
+            rate_limit=rate_limit,
+            burst_limit=burst_limit,
+            metrics=True,  # per-method 4XX/5XX counts show refused and failed sends beside accepted ones
         )
+        api_gateway_logging_role(cdk.Stack.of(self), api)
         acknowledge(
             api,
             {
@@ -219,9 +198,6 @@ class QueueBackedApi(Construct):
                 "AwsSolutions-APIG4": "The pattern shows the queue integration; add an authorizer (the construct's "
                 "authorizer argument, e.g. the api-authorizer pattern's) before exposing it.",
                 "AwsSolutions-COG4": "No Cognito user pool: see AwsSolutions-APIG4.",
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AmazonAPIGatewayPushToCloudWatchLogs]": "The account-level role API Gateway uses to write "
-                "its logs; AWS's managed policy is scoped to exactly that.",
             },
         )
         return api

@@ -96,7 +96,20 @@ def test_the_stage_throttles_logs_without_bodies_and_traces(template):
     [settings] = stage["MethodSettings"]
     assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (500, 1000)
     assert (settings["DataTraceEnabled"], settings["LoggingLevel"]) == (False, "ERROR")
+    assert settings["MetricsEnabled"] is True
     assert stage["TracingEnabled"] is True and "DestinationArn" in stage["AccessLogSetting"]
+
+
+def test_the_stage_is_deployed_after_the_accounts_logging_role_is_set(template):
+    [account] = template.find_resources("AWS::ApiGateway::Account").items()
+    [stage] = template.find_resources("AWS::ApiGateway::Stage").values()
+    assert account[0] in stage["DependsOn"]  # execution logs need the role before the stage exists
+    [logging_role] = [
+        name
+        for name, role in template.find_resources("AWS::IAM::Role").items()
+        if "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role)
+    ]
+    assert account[1]["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": [logging_role, "Arn"]}
 
 
 def test_the_queue_states_the_body_limit_and_dead_letters_after_three_receives(template):

@@ -1,24 +1,20 @@
-"""api-authorizer: template assertions, the cdk-nag gate, handler unit tests (moto in-process) and bad input.
+"""api-authorizer: template assertions, the cdk-nag gate, the items handler's unit tests and bad input.
 
 The authorizer function's own suite (one test per attack class) is tests/test_jwt_authorizer.py, since the function
-is the shared ``JwtAuthorizer`` block; the end-to-end tests, which send the same attacks through the sandbox's API
-Gateway, are in tests/e2e/test_api_authorizer_e2e.py.
+is the shared ``JwtAuthorizer`` block; the key generator's is tests/test_demo_issuer.py (the ``DemoIssuer`` block).
+The end-to-end tests, which send the same attacks through the sandbox's API Gateway, are in
+tests/e2e/test_api_authorizer_e2e.py.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import aws_cdk as cdk
-import boto3
-import jwt
 import pytest
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk.assertions import Match, Template
-from moto import mock_aws
 
 from awspatterns.blocks.jwt_authorizer import TOKEN_VALIDATION_REGEX
 from awspatterns.catalog import get_pattern
@@ -242,107 +238,3 @@ def test_post_items_refuses_bad_bodies_with_422(items, lambda_context, body):
 def test_a_request_without_authorizer_context_is_refused(items, lambda_context):
     status, _ = answer(items, proxy_event("GET", authorizer={}), lambda_context)
     assert status == 401
-
-
-# ---------------------------------------------------------------- the key generator (custom resource)
-class ResponseUrl:
-    """A local stand-in for CloudFormation's pre-signed ResponseURL that keeps what it was sent."""
-
-    def __init__(self) -> None:
-        outer = self
-        self.responses: list[dict[str, Any]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:
-                outer.responses.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/response"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def response_url():
-    stand_in = ResponseUrl()
-    yield stand_in
-    stand_in.server.shutdown()
-
-
-@pytest.fixture
-def keygen(monkeypatch, handler_loader):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        module = handler_loader(SLUG, "keygen.index")
-        secret = boto3.client("secretsmanager").create_secret(Name="signing-key", SecretString="placeholder")["ARN"]
-        yield module, secret
-
-
-def custom_resource_event(request_type: str, response_url: str, properties: dict[str, Any]) -> dict[str, Any]:
-    event = {
-        "RequestType": request_type,
-        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:keygen",
-        "ResponseURL": response_url,
-        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/ApiAuthorizer/1",
-        "RequestId": "req-1",
-        "LogicalResourceId": "DemoIssuerKey",
-        "ResourceType": "Custom::SigningKey",
-        "ResourceProperties": {"ServiceToken": "x", **properties},
-    }
-    if request_type != "Create":
-        event["PhysicalResourceId"] = "old-kid"
-    return event
-
-
-def test_create_generates_a_key_stores_it_and_returns_its_public_jwks(keygen, response_url, lambda_context):
-    module, secret = keygen
-    module.handler(custom_resource_event("Create", response_url.url, {"SecretArn": secret}), lambda_context)
-    [response] = response_url.responses
-    assert response["Status"] == "SUCCESS"
-    kid = response["PhysicalResourceId"]
-    stored = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"])
-    assert stored["kid"] == kid == response["Data"]["Kid"]
-    [jwk] = json.loads(response["Data"]["Jwks"])["keys"]
-    assert (jwk["kid"], jwk["alg"], jwk["use"], jwk["kty"]) == (kid, "RS256", "sig", "RSA")
-    assert "d" not in jwk and "PRIVATE" not in response["Data"]["Jwks"]
-    # the stored private key signs tokens that the published public key verifies
-    token = jwt.encode({"sub": "x"}, stored["privateKeyPem"], algorithm="RS256", headers={"kid": kid})
-    public = jwt.PyJWK(jwk).key
-    assert jwt.decode(token, public, algorithms=["RS256"]) == {"sub": "x"}
-    assert len(json.dumps(response)) < 4096  # CloudFormation's limit on a custom resource's response
-
-
-def test_an_update_rotates_the_key_and_delete_keeps_nothing_to_clean(keygen, response_url, lambda_context):
-    module, secret = keygen
-    module.handler(custom_resource_event("Create", response_url.url, {"SecretArn": secret}), lambda_context)
-    module.handler(
-        custom_resource_event("Update", response_url.url, {"SecretArn": secret, "KeyVersion": "2"}), lambda_context
-    )
-    module.handler(custom_resource_event("Delete", response_url.url, {"SecretArn": secret}), lambda_context)
-    created, updated, deleted = response_url.responses
-    assert created["PhysicalResourceId"] != updated["PhysicalResourceId"]
-    assert (deleted["Status"], deleted["PhysicalResourceId"]) == ("SUCCESS", "old-kid")
-
-
-def test_a_failure_is_reported_to_cloudformation_instead_of_hanging_the_stack(keygen, response_url, lambda_context):
-    module, _ = keygen
-    module.handler(
-        custom_resource_event("Create", response_url.url, {"SecretArn": "arn:aws:secretsmanager:us-east-1:1:x"}),
-        lambda_context,
-    )
-    [response] = response_url.responses
-    assert response["Status"] == "FAILED" and "ResourceNotFound" in response["Reason"]
-    module.handler(custom_resource_event("Create", response_url.url, {}), lambda_context)  # no SecretArn
-    assert response_url.responses[-1]["Status"] == "FAILED"
-
-
-def test_a_malformed_custom_resource_event_raises(keygen, lambda_context):
-    module, _ = keygen
-    with pytest.raises(Exception, match="validation error"):
-        module.handler({"RequestType": "Create"}, lambda_context)

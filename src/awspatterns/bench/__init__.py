@@ -3,7 +3,8 @@
 
 - :mod:`~awspatterns.bench.histograms`: latency histograms.
 - :mod:`~awspatterns.bench.results`: scenarios, the environment, results files and their tables.
-- :mod:`~awspatterns.bench.harness`: benchmarks by name, load driving, a deployed pattern to drive.
+- :mod:`~awspatterns.bench.harness`: benchmarks by name, load driving, timed HTTP requests, a deployed
+  pattern to drive.
 - :mod:`~awspatterns.bench.scenarios`: one module per benchmark.
 """
 
@@ -15,6 +16,7 @@ from awspatterns.bench.harness import (
     deployed,
     get_benchmark,
     run_load,
+    timed_request,
 )
 from awspatterns.bench.histograms import Histogram
 from awspatterns.bench.results import BENCH_DIR, Scenario, environment, render_markdown, write_results
@@ -32,5 +34,6 @@ __all__ = [
     "get_benchmark",
     "render_markdown",
     "run_load",
+    "timed_request",
     "write_results",
 ]

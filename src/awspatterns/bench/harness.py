@@ -9,6 +9,8 @@ import pkgutil
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ __all__ = [
     "deployed",
     "get_benchmark",
     "run_load",
+    "timed_request",
 ]
 
 #: One request: returns (status, latency in ms or ``None`` when not measured, whether it was a cold start).
@@ -113,6 +116,30 @@ def run_load(
         list(pool.map(one, range(requests)))
     scenario.wall_s = time.monotonic() - started
     return scenario
+
+
+def timed_request(
+    url: str,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout_s: float = 30,
+) -> tuple[str, float, bool]:
+    """One HTTP request to a deployed pattern's endpoint (the local API Gateway or the real one), in the shape a
+    :data:`Call` returns: the status, the client-observed latency in ms (response body read) and ``False`` (a cold
+    start cannot be seen from the client). A 4xx or 5xx is a status to count, not an error; a failed connection
+    raises."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310 (the stack's URL)
+    began = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        error.read()
+        status = error.code
+    return str(status), (time.monotonic() - began) * 1000, False
 
 
 @dataclass(frozen=True)

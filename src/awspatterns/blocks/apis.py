@@ -20,11 +20,23 @@ def secure_rest_api(
     *,
     description: str,
     stage_name: str,
-    rate_limit: int = 100,
+    rate_limit: float = 100,
     burst_limit: int = 200,
+    metrics: bool = False,
 ) -> apigateway.RestApi:
     """A regional REST API with JSON access logs (30 days), error-level execution logs that never log bodies or
-    tokens, X-Ray tracing and stage throttling. Pass it to :func:`api_gateway_logging_role` once per stack."""
+    tokens, X-Ray tracing and stage throttling. Pass it to :func:`api_gateway_logging_role`.
+
+    Args:
+        scope: where the API and its access log group go.
+        construct_id: the API's id (its log group is ``<construct_id>AccessLogs``).
+        description: the API's description.
+        stage_name: the stage the API is deployed to.
+        rate_limit: the stage's steady-state requests per second (429 beyond them).
+        burst_limit: the stage's burst.
+        metrics: also publish per-method CloudWatch metrics (``Count``, ``Latency``, ``4XXError``, ...; they are
+            billed as custom metrics). API-level metrics are published either way.
+    """
     access_logs = logs.LogGroup(
         scope,
         f"{construct_id}AccessLogs",
@@ -53,6 +65,7 @@ def secure_rest_api(
             ),
             logging_level=apigateway.MethodLoggingLevel.ERROR,
             data_trace_enabled=False,  # never log request or response bodies (or tokens)
+            metrics_enabled=metrics or None,  # unset unless asked, as the APIs before this option had it
             tracing_enabled=True,
             throttling_rate_limit=rate_limit,
             throttling_burst_limit=burst_limit,
@@ -61,7 +74,17 @@ def secure_rest_api(
 
 
 def api_gateway_logging_role(scope: cdk.Stack, *apis: apigateway.RestApi) -> iam.Role:
-    """The account's API Gateway role for execution logs (one per account and region), set before ``apis``' stages."""
+    """The account's API Gateway role for execution logs (one per account and region), set before ``apis``' stages.
+
+    Called again in the same stack (by a construct that creates its own API, beside the stack's own call), it
+    returns the role it made the first time and only adds the new stages' dependencies.
+    """
+    existing_role = scope.node.try_find_child("ApiGatewayLogging")
+    existing_account = scope.node.try_find_child("ApiGatewayAccount")
+    if isinstance(existing_role, iam.Role) and isinstance(existing_account, apigateway.CfnAccount):
+        for api in apis:
+            api.deployment_stage.node.add_dependency(existing_account)
+        return existing_role
     role = iam.Role(
         scope,
         "ApiGatewayLogging",

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
-from awspatterns.bench.harness import Benchmark, BenchOptions, deployed, run_load
+from awspatterns.bench.harness import Benchmark, BenchOptions, deployed, run_load, timed_request
 from awspatterns.bench.results import Scenario, write_results
 
 __all__ = ["BENCHMARK", "bench_api_async_sqs"]
@@ -23,18 +21,7 @@ DRAIN_TIMEOUT_S = 600.0
 
 
 def _post(url: str, body: bytes) -> tuple[str, float, bool]:
-    request = urllib.request.Request(  # noqa: S310 (the deployed stack's own URL)
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
-    began = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        error.read()
-        status = error.code
-    return str(status), (time.monotonic() - began) * 1000, False
+    return timed_request(url, method="POST", body=body, headers={"Content-Type": "application/json"})
 
 
 def _order(run: str, n: int) -> bytes:

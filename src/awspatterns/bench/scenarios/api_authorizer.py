@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from awspatterns.bench.harness import Benchmark, BenchOptions, Deployment, deployed, run_load
+from awspatterns.bench.harness import Benchmark, BenchOptions, Deployment, deployed, run_load, timed_request
 from awspatterns.bench.results import Scenario, write_results
 
 __all__ = ["BENCHMARK", "bench_api_authorizer"]
@@ -23,18 +21,8 @@ ROUNDS = 10
 
 
 def _get(url: str, authorization: str | None) -> tuple[str, float | None, bool]:
-    """One GET; the status and the client-observed latency."""
-    headers = {"Authorization": authorization} if authorization else {}
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (the deployed API)
-    began = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        error.read()
-        status = error.code
-    return str(status), (time.monotonic() - began) * 1000, False
+    """One GET, with the ``Authorization`` header when given; the status and the client-observed latency."""
+    return timed_request(url, headers={"Authorization": authorization} if authorization else None)
 
 
 def _api_id(apigateway: Any, api_url: str) -> str:

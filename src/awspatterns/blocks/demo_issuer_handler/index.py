@@ -43,6 +43,7 @@ def _b64url_uint(value: int) -> str:
     return base64.urlsafe_b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
 
 
+# --8<-- [start:keygen]
 def new_signing_key() -> tuple[str, str, dict[str, Any]]:
     """A new RSA key: its ``kid`` (the RFC 7638 thumbprint of the public key), private PEM and public JWK."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -64,6 +65,9 @@ def create_key(secret_id: str) -> dict[str, str]:
     )
     logger.info("signing key created", extra={"kid": kid})
     return {"Kid": kid, "Jwks": json.dumps({"keys": [jwk]}, separators=(",", ":"))}
+
+
+# --8<-- [end:keygen]
 
 
 def _respond(event: CustomResourceEvent, status: str, physical_id: str, data: dict[str, str], reason: str) -> None:
