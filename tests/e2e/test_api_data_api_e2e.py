@@ -3,8 +3,13 @@ row; items are created, read, replaced, paged through and deleted through the Da
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))  # the repository contract shared by the stores
+from items_contract import ItemsRepositoryContract
 
 pytestmark = pytest.mark.e2e
 
@@ -41,3 +46,26 @@ def test_bad_requests_change_no_row_and_items_round_trip_through_the_data_api(de
 
 
 # --8<-- [end:e2e]
+
+
+def test_the_data_api_repository_keeps_the_items_contract_on_real_postgresql(deploy_pattern, handler_loader):
+    """The suite every ``ItemsRepository`` passes (tests/examples/items_contract.py), here through the sandbox's
+    Data API to its real PostgreSQL; each case starts from an empty table."""
+    deployed = deploy_pattern("api-data-api")
+    outputs = deployed.flat_outputs
+    data_api = handler_loader("api-data-api", "items.data_api")
+    models = sys.modules["items.repository"]
+    client = deployed.session.client("rds-data")
+    where = data_api.Location(outputs["ClusterArn"], outputs["SecretArn"], outputs["DatabaseName"])
+    repository = data_api.DataApiItems(client, where)
+    repository.migrate()
+    repository.migrate()  # idempotent
+    contract = ItemsRepositoryContract()
+    cases = [name for name in dir(contract) if name.startswith("test_")]
+    for name in cases:
+        client.execute_statement(
+            resourceArn=where.cluster_arn, secretArn=where.secret_arn, database=where.database, sql="DELETE FROM items"
+        )
+        getattr(contract, name)(repository, models)
+    assert len(cases) == 4
+    assert deployed.destroy() == {}

@@ -16,8 +16,6 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError, ServiceError
-from pydantic import ValidationError
-
 from items.repository import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -28,6 +26,7 @@ from items.repository import (
     decode_token,
     encode_token,
 )
+from pydantic import ValidationError
 
 #: The largest body accepted (an item is well under 1 KB); API Gateway itself would carry 10 MB.
 MAX_BODY_BYTES = 4096
@@ -95,7 +94,8 @@ def create_app(repository: Callable[[], ItemsRepository]) -> APIGatewayRestResol
 
     @app.post("/items")
     def create() -> Response[dict[str, Any]]:
-        item = repository().create(new_item(app))
+        fields = new_item(app)  # every check before the store is touched
+        item = repository().create(fields)
         logger.info("item created", extra={"item_id": str(item.id)})
         return Response(status_code=201, body=_json(item), content_type="application/json")
 
@@ -115,7 +115,8 @@ def create_app(repository: Callable[[], ItemsRepository]) -> APIGatewayRestResol
 
     @app.get("/items/<item_id>")
     def get(item_id: str) -> dict[str, Any]:
-        found = repository().get(parse_id(item_id))
+        wanted = parse_id(item_id)
+        found = repository().get(wanted)
         if found is None:
             raise NotFoundError(f"no item {item_id}")
         return _json(found)
@@ -130,7 +131,8 @@ def create_app(repository: Callable[[], ItemsRepository]) -> APIGatewayRestResol
 
     @app.delete("/items/<item_id>")
     def delete(item_id: str) -> Response[str]:
-        if not repository().delete(parse_id(item_id)):
+        wanted = parse_id(item_id)
+        if not repository().delete(wanted):
             raise NotFoundError(f"no item {item_id}")
         return Response(status_code=204, body="", content_type="application/json")
 

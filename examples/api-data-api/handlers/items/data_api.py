@@ -15,8 +15,6 @@ from typing import Any
 
 from items.repository import Item, NewItem, Page
 
-#: Columns in the order every query returns them.
-COLUMNS = "id::text, name, quantity, price::text, created_at"
 #: An arbitrary constant: the advisory lock that serialises concurrent migrations.
 MIGRATION_LOCK = 7_310_001
 
@@ -76,7 +74,8 @@ class DataApiItems:
 
     def create(self, item: NewItem) -> Item:
         rows = self._execute(
-            f"INSERT INTO items (name, quantity, price) VALUES (:name, :quantity, :price) RETURNING {COLUMNS}",
+            "INSERT INTO items (name, quantity, price) VALUES (:name, :quantity, :price) RETURNING "
+            "id::text, name, quantity, price::text, created_at",
             name=item.name,
             quantity=item.quantity,
             price=item.price,
@@ -84,12 +83,15 @@ class DataApiItems:
         return _item(rows[0])
 
     def get(self, item_id: uuid.UUID) -> Item | None:
-        rows = self._execute(f"SELECT {COLUMNS} FROM items WHERE id = :id", id=item_id)
+        rows = self._execute(
+            "SELECT id::text, name, quantity, price::text, created_at FROM items WHERE id = :id", id=item_id
+        )
         return _item(rows[0]) if rows else None
 
     def replace(self, item_id: uuid.UUID, item: NewItem) -> Item | None:
         rows = self._execute(
-            f"UPDATE items SET name = :name, quantity = :quantity, price = :price WHERE id = :id RETURNING {COLUMNS}",
+            "UPDATE items SET name = :name, quantity = :quantity, price = :price WHERE id = :id RETURNING "
+            "id::text, name, quantity, price::text, created_at",
             id=item_id,
             name=item.name,
             quantity=item.quantity,
@@ -103,10 +105,16 @@ class DataApiItems:
     def page(self, after: uuid.UUID | None, limit: int) -> Page:
         # One row more than asked tells whether there is a next page, without a count.
         if after is None:
-            rows = self._execute(f"SELECT {COLUMNS} FROM items ORDER BY id LIMIT :limit", limit=limit + 1)
+            rows = self._execute(
+                "SELECT id::text, name, quantity, price::text, created_at FROM items ORDER BY id LIMIT :limit",
+                limit=limit + 1,
+            )
         else:
             rows = self._execute(
-                f"SELECT {COLUMNS} FROM items WHERE id > :after ORDER BY id LIMIT :limit", after=after, limit=limit + 1
+                "SELECT id::text, name, quantity, price::text, created_at FROM items "
+                "WHERE id > :after ORDER BY id LIMIT :limit",
+                after=after,
+                limit=limit + 1,
             )
         items = [_item(row) for row in rows[:limit]]
         return Page(items=items, after=items[-1].id if len(rows) > limit else None)
