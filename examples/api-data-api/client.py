@@ -140,11 +140,13 @@ class Rows:
         return str(self._one("SELECT md5(coalesce(string_agg(items::text, '|' ORDER BY id), '')) FROM items"))
 
 
-# --8<-- [start:format]
 def format_report(report: dict[str, Any]) -> str:
     """The story in words."""
     refused = report["refused"]
-    lines = [f"Items API: {report['url']}", f"{len(refused)} bad requests, each refused before the database:"]
+    lines = [
+        f"Items API: {report['url']}",
+        f"{len(refused)} bad requests, each refused with a 4xx (validated before any write):",
+    ]
     lines += [f"  {name}: {r['status']} {r['message']}" for name, r in refused.items()]
     lines.append(
         "The table is exactly as before them."
@@ -163,9 +165,6 @@ def format_report(report: dict[str, Any]) -> str:
         f"{report['read_after_delete']['message']}. {report['rows']} rows remain.",
     ]
     return "\n".join(lines)
-
-
-# --8<-- [end:format]
 
 
 if __name__ == "__main__":

@@ -72,8 +72,7 @@ class ItemsOverDataApi(Construct):
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
         parameters_arn = stack.format_arn(service="ssm", resource="parameter", resource_name=path.database[1:])
-        # --8<-- [start:grants]
-        for actions, resource in (
+        for actions, arn in (
             (["ssm:GetParametersByPath"], parameters_arn),
             (
                 [
@@ -86,8 +85,7 @@ class ItemsOverDataApi(Construct):
             ),
             (["secretsmanager:GetSecretValue"], secret_arn),  # the Data API uses the caller's access to the secret
         ):
-            self.function.role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[resource]))
-        # --8<-- [end:grants]
+            self.function.role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[arn]))
         acknowledge(
             self.function.role,
             {

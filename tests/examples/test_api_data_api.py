@@ -110,7 +110,8 @@ class MemoryItems:
     """An ``ItemsRepository`` in a dict, which counts the calls that could change a row."""
 
     def __init__(self, models: Any) -> None:
-        self.models, self.rows, self.writes = models, {}, 0
+        self.models, self.writes = models, 0
+        self.rows: dict[uuid.UUID, Any] = {}
 
     def migrate(self) -> None:
         pass
@@ -141,7 +142,7 @@ class MemoryItems:
         return self.models.Page(items=items, after=items[-1].id if len(ordered) > limit else None)
 
 
-class TestMemoryItemsKeepsTheContract(ItemsRepositoryContract):
+class TestMemoryItemsKeepsTheContract(ItemsRepositoryContract):  # type: ignore[misc]
     """The fake behind the HTTP layer's tests behaves as the real stores do."""
 
     @pytest.fixture
@@ -229,7 +230,8 @@ def test_a_base64_encoded_body_is_decoded_first(api, store, lambda_context):
 
 # ---------------------------------------------------------------- bad input: 4xx with a message, no write
 UNKNOWN = str(uuid.uuid4())
-FORGED = [
+
+FORGED: list[str] = [
     "not-a-token",
     "x" * 201,
     base64.urlsafe_b64encode(b'{"v": 1, "after": "1 OR 1=1"}').decode(),
@@ -238,7 +240,7 @@ FORGED = [
     base64.urlsafe_b64encode(b"[1, 2]").decode(),
     base64.urlsafe_b64encode(b"\xff\xfe").decode(),
 ]
-BAD = {
+BAD: dict[str, tuple[tuple[Any, ...], dict[str, Any], int, str]] = {
     "malformed JSON": (("POST",), {"body": '{"name": "lamp", "quantity": '}, 400, "invalid item"),
     "no body": (("POST",), {}, 400, "a JSON body is required"),
     "JSON that is not an object": (("POST",), {"body": "[1, 2]"}, 400, "invalid item"),
@@ -308,8 +310,8 @@ def stubbed(data_api):
         stubber.assert_no_pending_responses()
 
 
-WHERE = {"resourceArn": CLUSTER_ARN, "secretArn": SECRET_ARN, "database": "catalog"}
-ROW = [
+WHERE: dict[str, str] = {"resourceArn": CLUSTER_ARN, "secretArn": SECRET_ARN, "database": "catalog"}
+ROW: list[dict[str, Any]] = [
     {"stringValue": "6f1c1f8e-1d5e-4a5b-9b8e-0c8d0f6f0a01"},
     {"stringValue": "lamp"},
     {"longValue": 3},
