@@ -285,7 +285,8 @@ def test_bad_requests_get_a_4xx_with_a_message_and_change_no_row(
 
 def test_oversized_is_measured_in_bytes_not_characters(api, store, lambda_context):
     assert call(api, store, lambda_context, "POST", body={"name": "é" * 100, "quantity": 1})[0] == 201
-    padded = json.dumps({"name": "é" * 100, "quantity": 1, "pad": "é" * 2000})  # under 4096 characters, over in bytes
+    padded = json.dumps({"name": "é" * 100, "quantity": 1, "pad": "é" * 2000}, ensure_ascii=False)
+    assert len(padded) < 4096 < len(padded.encode())
     assert call(api, store, lambda_context, "POST", body=padded)[0] == 413
 
 
@@ -384,6 +385,12 @@ def test_a_page_asks_for_one_row_more_to_know_whether_another_follows(stubbed):
     )
     page = repository.page(None, 1)
     assert [str(i.id) for i in page.items] == [ROW[0]["stringValue"]] and str(page.after) == ROW[0]["stringValue"]
+
+
+def test_a_page_that_holds_the_last_item_has_no_next_token(stubbed):
+    stubber, repository = stubbed
+    stubber.add_response("execute_statement", {"records": [ROW]}, None)
+    assert repository.page(None, 1).after is None
 
 
 # ---------------------------------------------------------------- the function: parameters, migration once
