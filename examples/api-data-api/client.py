@@ -79,7 +79,10 @@ def run(outputs: dict[str, str], session: boto3.Session) -> dict[str, Any]:
     delete one and try to read it again."""
     url = outputs["ItemsUrl"].rstrip("/")
     rows = Rows(session, outputs["ItemsParameterPath"])
-    report: dict[str, Any] = {"url": url, "first_list": call("GET", url)[0]}  # the first call creates the schema
+    status, first = call("GET", url)  # the first call creates the schema
+    if status != 200:
+        raise RuntimeError(f"GET /items answered {status} {first}: see the function's log")
+    report: dict[str, Any] = {"url": url}
     before = rows.fingerprint()
     report["refused"] = {name: _answer(*call(*request)) for name, request in bad_requests(url).items()}
     report["rows_unchanged_by_refusals"] = rows.fingerprint() == before
