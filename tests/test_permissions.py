@@ -36,3 +36,5 @@ def test_what_aws_generates_is_masked_so_the_page_is_stable():
         _normalise(secret, {}, "123456789012") == "arn:aws:secretsmanager:us-east-1:ACCOUNT:secret:app/database-??????"
     )
     assert _normalise(group, {}, "123456789012") == "arn:aws:ec2:us-east-1:ACCOUNT:security-group/sg-*"
+    bus = "arn:aws:events:us-east-1:210987654321:event-bus/central"
+    assert _normalise(bus, {}, "123456789012") == "arn:aws:events:us-east-1:OTHER-ACCOUNT:event-bus/central"

@@ -182,11 +182,13 @@ def _readable(logical_id: str) -> str:
 def _normalise(resource: str, names: dict[str, str], account: str) -> str:
     """A resource ARN with physical names replaced by ``<LogicalId>``, the account by ``ACCOUNT``, object keys
     under a bucket collapsed to ``*``, and what AWS generates masked: a table stream's label (its creation time)
-    becomes ``<label>``, a secret's random suffix ``??????``, EC2 ids ``sg-*``."""
+    becomes ``<label>``, a secret's random suffix ``??????``, EC2 ids ``sg-*``, and any other account (the tests
+    deploy into fresh ones) ``OTHER-ACCOUNT``."""
     for physical, logical in sorted(names.items(), key=lambda item: -len(item[0])):
         if len(physical) > 8 and physical in resource:
             resource = resource.replace(physical, f"<{_readable(logical)}>")
     resource = resource.replace(account, "ACCOUNT")
+    resource = re.sub(r"^(arn:aws:[a-z0-9-]+:[a-z0-9-]*:)\d{12}(?=:)", r"\1OTHER-ACCOUNT", resource)  # fresh per run
     resource = re.sub(r"^(arn:aws:dynamodb:.+/stream/).+$", r"\1<label>", resource)
     resource = re.sub(r"(:secret:[^:]+)-[A-Za-z0-9]{6}$", r"\1-??????", resource)  # a secret's random suffix
     resource = re.sub(r"\b(sg|subnet|vpc|vpce|eni)-[0-9a-f]{8,17}\b", r"\1-*", resource)  # ids EC2 generates
