@@ -40,6 +40,7 @@ PATCHED: Patched = (
     (lambda_models.LambdaFunction, "_invoke_lambda"),
     (lambda_models.LambdaFunction, "create_from_cloudformation_json"),
     (lambda_models.LambdaBackend, "create_function"),
+    (lambda_models.LambdaFunction, "get_configuration"),
     (lambda_models.LambdaBackend, "layers_versions_by_arn"),
     (LambdaResponse, "setup_class"),
 )
@@ -124,9 +125,11 @@ def _check_payload(event: str, limit: int) -> None:
 
 
 def _keep_configuration() -> None:
-    """Keep what moto's CloudFormation drops from a function: its log group, layers and dead-letter queue."""
+    """Keep what moto's CloudFormation drops from a function: its log group, layers and dead-letter queue; and
+    answer with the log group, as Lambda's ``LoggingConfig``, where moto omits it."""
     original_cfn = lambda_models.LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
     original_api = lambda_models.LambdaBackend.create_function
+    original_configuration = lambda_models.LambdaFunction.get_configuration
 
     def from_cloudformation(
         cls: Any,
@@ -146,7 +149,14 @@ def _keep_configuration() -> None:
         _remember_config(fn, spec, from_cloudformation=False)
         return fn
 
+    def get_configuration(fn: Any, on_create: bool = False) -> dict[str, Any]:
+        return {
+            **original_configuration(fn, on_create),
+            "LoggingConfig": {"LogFormat": "Text", "LogGroup": fn.logs_group_name},
+        }
+
     replace(lambda_models.LambdaFunction, "create_from_cloudformation_json", classmethod(from_cloudformation))
+    replace(lambda_models.LambdaFunction, "get_configuration", get_configuration)
     replace(lambda_models.LambdaBackend, "create_function", create_function)
 
 
