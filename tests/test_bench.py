@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -17,6 +18,7 @@ from awspatterns.bench import (
     all_benchmarks,
     get_benchmark,
     render_markdown,
+    run_arrivals,
     run_load,
     timed_request,
     write_results,
@@ -91,6 +93,31 @@ def test_run_load_counts_every_request_once_and_reports_progress():
     scenario = run_load(lambda: (next(statuses), 1.0, False), 100, 4, Scenario("s", "d"), said.append)
     assert scenario.status_codes == {"200": 50, "500": 50} and scenario.histogram.count == 100
     assert said == [f"s: {n}/100 requests" for n in range(10, 101, 10)]
+
+
+def test_run_arrivals_starts_requests_on_schedule_without_waiting_for_answers():
+    starts: list[float] = []
+    in_flight = most_in_flight = 0
+    lock = threading.Lock()
+
+    def slow_call() -> tuple[str, float | None, bool]:
+        nonlocal in_flight, most_in_flight
+        with lock:
+            starts.append(time.monotonic())
+            in_flight += 1
+            most_in_flight = max(most_in_flight, in_flight)
+        time.sleep(0.2)
+        with lock:
+            in_flight -= 1
+        return "200", None, False
+
+    said: list[str] = []
+    scenario = run_arrivals(slow_call, 10, 100.0, Scenario("open", "d"), said.append)
+    assert scenario.status_codes == {"200": 10} and scenario.histogram.count == 10
+    assert most_in_flight > 1  # an open loop: a slow answer does not hold back the next request
+    assert all(later - starts[0] >= n / 100.0 - 0.005 for n, later in enumerate(sorted(starts)))  # never early
+    assert scenario.histogram.min >= 200  # each latency includes the whole answer, from the scheduled start
+    assert said[-1] == "open: 10/10 requests"
 
 
 def test_timed_request_counts_error_answers_as_statuses_and_sends_what_it_is_given():

@@ -15,6 +15,7 @@ from awspatterns.bench.harness import (
     all_benchmarks,
     deployed,
     get_benchmark,
+    run_arrivals,
     run_load,
     timed_request,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "environment",
     "get_benchmark",
     "render_markdown",
+    "run_arrivals",
     "run_load",
     "timed_request",
     "write_results",

@@ -27,6 +27,7 @@ __all__ = [
     "all_benchmarks",
     "deployed",
     "get_benchmark",
+    "run_arrivals",
     "run_load",
     "timed_request",
 ]
@@ -114,6 +115,43 @@ def run_load(
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(one, range(requests)))
+    scenario.wall_s = time.monotonic() - started
+    return scenario
+
+
+def run_arrivals(
+    call: Call,
+    requests: int,
+    rate_per_s: float,
+    scenario: Scenario,
+    progress: Callable[[str], None] = _quiet,
+) -> Scenario:
+    """Start ``call`` ``requests`` times at a fixed arrival rate (an open loop: a request starts on schedule whether
+    or not earlier ones have answered) into ``scenario``. Each latency runs from the request's scheduled start, so
+    time spent waiting behind a slow system counts (no coordinated omission)."""
+    started = time.monotonic()
+    lock = threading.Lock()
+    step = max(1, requests // 10)
+    done = 0
+
+    def one(scheduled: float) -> None:
+        nonlocal done
+        status, _, cold = call()
+        finished = time.monotonic()
+        with lock:
+            scenario.status_codes[status] += 1
+            scenario.cold_starts += int(cold)
+            scenario.histogram.record((finished - scheduled) * 1000)
+            done += 1
+            if done % step == 0 or done == requests:
+                progress(f"{scenario.name}: {done}/{requests} requests")
+
+    # Enough threads that a slow answer never delays the next start; beyond that the system is saturated anyway.
+    with ThreadPoolExecutor(max_workers=min(requests, max(8, int(rate_per_s * 5)))) as pool:
+        for index in range(requests):
+            scheduled = started + index / rate_per_s
+            time.sleep(max(0.0, scheduled - time.monotonic()))
+            pool.submit(one, scheduled)
     scenario.wall_s = time.monotonic() - started
     return scenario
 
