@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from awspatterns.benchpage import load_benchmarks, render_benchmarks
+from awspatterns.benchpage import load_benchmarks, render_benchmarks, render_charts
 from awspatterns.catalog import Pattern, load_catalog
 from awspatterns.docs import catalog_cards, catalog_table, run_panel, verified_line
 from awspatterns.verification import load_verification
@@ -58,6 +58,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         markdown = markdown.replace(CARDS_MARKER, catalog_cards(catalog, verifications, base=_base(src_uri)))
     if src_uri == "benchmarks/index.md":
         markdown = render_benchmarks(markdown, load_benchmarks())
+    if "<!-- benchmark-chart: " in markdown:
+        markdown = render_charts(markdown, load_benchmarks())
     if match := _PATTERN_PAGE.match(src_uri):
         patterns = {p.slug: p for p in load_catalog()}
         if match["slug"] in patterns:

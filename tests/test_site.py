@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from awspatterns import REPO_ROOT
-from awspatterns.benchpage import load_benchmarks, render_benchmark, render_benchmarks
+from awspatterns.benchpage import load_benchmarks, render_benchmark, render_benchmarks, render_charts
 from awspatterns.catalog import get_pattern, load_catalog
 from awspatterns.charts import BarGroup, bar_chart, log_ticks, nice_ticks
 from awspatterns.docs import verified_line
@@ -115,6 +115,22 @@ def test_a_benchmark_renders_its_environment_tables_with_units_and_charts():
     assert "<code>cdk deploy</code>" in out and "<code>Invoke</code>" in out
     assert out.count('<svg class="bench-chart"') == 3  # latency, throughput, one-off
     assert ">1.50<" in out  # 1500 ms shown as seconds
+
+
+def test_reference_figures_join_the_latency_chart_labelled_as_measured_elsewhere():
+    with_reference = {
+        **SAMPLE,
+        "reference": {"label": "AWS, the seed", "source": "a load tool", "rows": {"api": {"p50": 7, "p95": 8}}},
+    }
+    plain, out = render_benchmark(SAMPLE), render_benchmark(with_reference)
+    assert "api (AWS, the seed)" in out and "measured elsewhere" in out and "a load tool" in out
+    assert out.count("</title></rect>") == plain.count("</title></rect>") + 2  # its p50 and p95 bars (no p99)
+
+
+def test_a_chart_marker_places_that_benchmarks_latency_chart_on_any_page():
+    page = render_charts("text\n<!-- benchmark-chart: new-bench -->\n<!-- benchmark-chart: other -->", [SAMPLE])
+    assert page.count('<svg class="bench-chart"') == 1 and 'id="new-bench-latency' in page
+    assert "<!-- benchmark-chart: other -->" in page  # no results file of that name: left as it is
 
 
 def test_an_unplaced_benchmark_gets_its_own_section():

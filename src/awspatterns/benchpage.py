@@ -12,7 +12,14 @@ from typing import Any
 from awspatterns import REPO_ROOT
 from awspatterns.charts import BarGroup, bar_chart
 
-__all__ = ["BENCHMARKS_DIR", "load_benchmarks", "render_benchmark", "render_benchmarks"]
+__all__ = [
+    "BENCHMARKS_DIR",
+    "latency_chart",
+    "load_benchmarks",
+    "render_benchmark",
+    "render_benchmarks",
+    "render_charts",
+]
 
 BENCHMARKS_DIR = REPO_ROOT / "docs" / "benchmarks"
 _PERCENTILES = ("p50", "p95", "p99")
@@ -106,6 +113,39 @@ def _descriptions(scenarios: list[dict[str, Any]]) -> str:
     return f'<dl class="bench-scenarios">{items}</dl>'
 
 
+def latency_chart(results: dict[str, Any]) -> str:
+    """The latency percentiles of a benchmark's load scenarios, followed by its reference figures if it has any
+    (``reference``: ``label``, ``source`` and ``rows``, figures measured elsewhere, such as on AWS)."""
+    name = re.sub(r"[^a-z0-9-]", "-", results["name"].lower())
+    groups = [
+        BarGroup(s["name"], tuple(s.get("latency_ms", {}).get(p) for p in _PERCENTILES))
+        for s in results.get("scenarios", [])
+        if s.get("requests", 0) > 1
+    ]
+    reference = results.get("reference") or {}
+    groups += [
+        BarGroup(f"{label} ({reference.get('label', 'reference')})", tuple(figures.get(p) for p in _PERCENTILES))
+        for label, figures in reference.get("rows", {}).items()
+    ]
+    return bar_chart(
+        "Latency percentiles under load",
+        groups,
+        _PERCENTILES,
+        "milliseconds",
+        log_scale=True,
+        chart_id=f"{name}-latency",
+    )
+
+
+def _reference(reference: dict[str, Any]) -> str:
+    if not reference:
+        return ""
+    return (
+        f'<p class="bench-notes">The chart also shows reference figures, {_text(str(reference.get("label", "")))}: '
+        f"{_text(str(reference.get('source', '')))}. They were measured elsewhere; compare with care.</p>"
+    )
+
+
 def render_benchmark(results: dict[str, Any]) -> str:
     """One benchmark: environment, notes, tables (one-off timings apart from load scenarios) and charts."""
     name = re.sub(r"[^a-z0-9-]", "-", results["name"].lower())
@@ -121,16 +161,8 @@ def render_benchmark(results: dict[str, Any]) -> str:
     if load:
         parts.append(_load_table(load))
         parts.append(_descriptions(load))
-        parts.append(
-            bar_chart(
-                "Latency percentiles under load",
-                [BarGroup(s["name"], tuple(s.get("latency_ms", {}).get(p) for p in _PERCENTILES)) for s in load],
-                _PERCENTILES,
-                "milliseconds",
-                log_scale=True,
-                chart_id=f"{name}-latency",
-            )
-        )
+        parts.append(_reference(results.get("reference") or {}))
+        parts.append(latency_chart(results))
         with_rps = [s for s in load if s.get("rps")]
         if with_rps:
             parts.append(
@@ -175,3 +207,13 @@ def render_benchmarks(markdown: str, benchmarks: list[dict[str, Any]]) -> str:
         if results["name"] not in placed
     ]
     return markdown.replace("<!-- benchmarks -->", "\n\n".join(rest))
+
+
+def render_charts(markdown: str, benchmarks: list[dict[str, Any]]) -> str:
+    """Replace each ``<!-- benchmark-chart: NAME -->`` with that benchmark's latency chart (a page that embeds a
+    benchmark's table, such as a comparison, shows its chart beside it)."""
+    for results in benchmarks:
+        marker = f"<!-- benchmark-chart: {results['name']} -->"
+        if marker in markdown:
+            markdown = markdown.replace(marker, latency_chart(results))
+    return markdown

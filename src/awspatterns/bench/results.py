@@ -8,6 +8,7 @@ import os
 import platform
 import subprocess
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -82,18 +83,29 @@ def environment(target: str) -> dict[str, Any]:
     }
 
 
-def write_results(name: str, target: str, scenarios: list[Scenario], notes: str, out_dir: Path = BENCH_DIR) -> Path:
-    """Write ``<name>.json`` and its rendered table ``<name>.md``; return the JSON path."""
+def write_results(
+    name: str,
+    target: str,
+    scenarios: list[Scenario],
+    notes: str,
+    out_dir: Path = BENCH_DIR,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    render: Callable[[dict[str, Any]], str] | None = None,
+) -> Path:
+    """Write ``<name>.json`` and its rendered table ``<name>.md``; return the JSON path. ``extra`` adds top-level
+    fields to the results (a title, reference figures); ``render`` replaces :func:`render_markdown`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results = {
         "name": name,
+        **(extra or {}),
         "environment": environment(target),
         "notes": notes,
         "scenarios": [s.to_json() for s in scenarios],
     }
     path = out_dir / f"{name}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
-    (out_dir / f"{name}.md").write_text(render_markdown(results))
+    (out_dir / f"{name}.md").write_text((render or render_markdown)(results))
     return path
 
 
