@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from items.repository import Item, NewItem, Page
+from items_api.repository import Item, NewItem, Page
 
 #: An arbitrary constant: the advisory lock that serialises concurrent migrations.
 MIGRATION_LOCK = 7_310_001

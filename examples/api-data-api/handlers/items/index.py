@@ -16,8 +16,8 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
-from items.api import create_app
 from items.data_api import DataApiItems, Location
+from items_api.api import create_app
 
 logger = Logger()
 tracer = Tracer()
