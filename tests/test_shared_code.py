@@ -63,5 +63,5 @@ def test_a_shared_folder_may_not_overwrite_the_functions_own_code(code):
 
 
 def test_the_items_api_is_a_package_the_functions_import_by_its_plain_name():
-    assert sorted(p.name for p in ITEMS_API.glob("*.py")) == ["__init__.py", "api.py", "repository.py"]
+    assert sorted(p.name for p in ITEMS_API.glob("*.py")) == ["__init__.py", "api.py", "repository.py", "schema.py"]
     assert "from items_api.repository import" in (ITEMS_API / "api.py").read_text()
