@@ -31,7 +31,6 @@ APPLICATION_NAME = "api-postgres-vpc items"
 PATIENCE_S = 15 * 60
 
 
-# --8<-- [start:call]
 def call(method: str, url: str, body: str | bytes | None = None) -> tuple[int, Any]:
     """One HTTP request; the status and the JSON answer (``None`` for an empty one)."""
     data = body.encode() if isinstance(body, str) else body
@@ -43,14 +42,10 @@ def call(method: str, url: str, body: str | bytes | None = None) -> tuple[int, A
         return error.code, json.loads(error.read() or b"null")
 
 
-# --8<-- [end:call]
-
-
 def _token(payload: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
 
 
-# --8<-- [start:bad]
 def bad_requests(url: str) -> dict[str, tuple[str, str, str | None]]:
     """Requests the API must refuse: name -> (method, url, body)."""
     unknown = f"{url}/{uuid.uuid4()}"
@@ -75,9 +70,6 @@ def bad_requests(url: str) -> dict[str, tuple[str, str, str | None]]:
         "SQL in the limit": ("GET", f"{url}?limit={urllib.parse.quote('1; DROP TABLE items')}", None),
         "limit too large": ("GET", f"{url}?limit=1000", None),
     }
-
-
-# --8<-- [end:bad]
 
 
 # --8<-- [start:run]

@@ -201,6 +201,8 @@ def test_a_base64_encoded_body_is_decoded_first(api, store, lambda_context):
 
 
 # ---------------------------------------------------------------- bad input: 4xx with a message, no write
+# The bad-input suite (tests/examples/items_http.py): malformed JSON, wrong types, out of range values, SQL in
+# numbers, ids, limits and tokens, oversized bodies, forged pagination tokens, unknown ids.
 @pytest.mark.parametrize(("args", "kwargs", "status", "message"), BAD.values(), ids=BAD.keys())
 def test_bad_requests_get_a_4xx_with_a_message_and_change_no_row(
     api, store, lambda_context, args, kwargs, status, message

@@ -485,6 +485,8 @@ def test_missing_parameters_say_which_and_where(aws, function, lambda_context):
         index.handler(proxy_event("GET"), lambda_context)
 
 
+# The bad-input suite (tests/examples/items_http.py): malformed JSON, wrong types, out of range values, SQL in
+# numbers, ids, limits and tokens, oversized bodies, forged pagination tokens, unknown ids.
 @pytest.mark.parametrize(("args", "kwargs", "status", "message"), BAD.values(), ids=BAD.keys())
 def test_bad_requests_are_refused_by_the_function_before_any_connection(
     function, lambda_context, args, kwargs, status, message
