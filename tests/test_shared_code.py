@@ -18,7 +18,7 @@ from awspatterns.shared_handlers import ITEMS_API
 def code(tmp_path: Path) -> tuple[Path, Path]:
     own = tmp_path / "handlers"
     (own / "fn").mkdir(parents=True)
-    (own / "fn" / "index.py").write_text("from shared.util import answer\n\ndef handler(event, context):\n    return 1\n")
+    (own / "fn" / "index.py").write_text("from shared.util import answer\n")
     shared = tmp_path / "lib" / "shared"
     shared.mkdir(parents=True)
     (shared / "__init__.py").write_text("")
@@ -64,4 +64,4 @@ def test_a_shared_folder_may_not_overwrite_the_functions_own_code(code):
 
 def test_the_items_api_is_a_package_the_functions_import_by_its_plain_name():
     assert sorted(p.name for p in ITEMS_API.glob("*.py")) == ["__init__.py", "api.py", "repository.py", "schema.py"]
-    assert "from items_api.repository import" in (ITEMS_API / "api.py").read_text()
+    assert "from .repository import" in (ITEMS_API / "api.py").read_text()  # the same module, however imported

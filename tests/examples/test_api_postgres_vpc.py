@@ -203,7 +203,8 @@ class FakeConnection:
 
 class FakeCursor:
     def __init__(self, connection: FakeConnection) -> None:
-        self.connection, self.description = connection, None
+        self.connection = connection
+        self.description: bool | None = None
 
     def __enter__(self) -> FakeCursor:
         return self
@@ -224,11 +225,13 @@ def terminated() -> psycopg.OperationalError:
 
 
 class Harness:
-    """A ``Database`` over fake connections and a fake secret that was rotated ``rotations`` times."""
+    """A ``Database`` over fake connections and a fake secret whose password the test changes."""
 
     def __init__(self, postgres: Any) -> None:
-        self.postgres, self.opened, self.reads = postgres, [], []
-        self.password, self.rotations = "first", 0
+        self.postgres = postgres
+        self.opened: list[FakeConnection] = []
+        self.reads: list[bool] = []
+        self.password = "first"
         self.endpoint = postgres.Endpoint("db.internal", 5432, "catalog", "arn:secret")
         self.cached = "first"
         self.database = postgres.Database(lambda: self.endpoint, self.credentials, self.connect)

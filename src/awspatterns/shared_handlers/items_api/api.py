@@ -17,7 +17,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError, ServiceError
-from items_api.repository import (
+from pydantic import ValidationError
+
+from .repository import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     InvalidToken,
@@ -27,7 +29,6 @@ from items_api.repository import (
     decode_token,
     encode_token,
 )
-from pydantic import ValidationError
 
 #: The largest body accepted (an item is well under 1 KB); API Gateway itself would carry 10 MB.
 MAX_BODY_BYTES = 4096
