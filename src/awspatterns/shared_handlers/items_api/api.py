@@ -33,6 +33,8 @@ from .repository import (
 #: The largest body accepted (an item is well under 1 KB); API Gateway itself would carry 10 MB.
 MAX_BODY_BYTES = 4096
 
+__all__ = ["MAX_BODY_BYTES", "PayloadTooLargeError", "create_app", "new_item", "page_size", "parse_id"]
+
 logger = Logger(child=True)
 
 

@@ -19,6 +19,19 @@ from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "MAX_TOKEN_CHARS",
+    "InvalidToken",
+    "Item",
+    "ItemsRepository",
+    "NewItem",
+    "Page",
+    "decode_token",
+    "encode_token",
+]
+
 #: The largest page a caller may ask for, and the default.
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20

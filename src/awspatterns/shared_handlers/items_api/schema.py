@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["MIGRATION_LOCK", "SCHEMA"]
+
 #: An arbitrary constant: the advisory lock that serialises concurrent migrations.
 MIGRATION_LOCK = 7_310_001
 
