@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -108,13 +109,23 @@ def test_the_psycopg_repository_keeps_the_items_contract_on_real_postgresql(depl
     postgres, endpoint, credentials = database_of(deployed, handler_loader)
     models = sys.modules["items_api.repository"]
 
-    def fresh_repository() -> Any:
-        return postgres.PostgresItems(postgres.Database(lambda: endpoint, credentials))
-
-    with ThreadPoolExecutor(max_workers=4) as pool:  # concurrent first requests, each on its own connection
-        list(pool.map(lambda _: fresh_repository().migrate(), range(4)))
     database = postgres.Database(lambda: endpoint, credentials)
     repository = postgres.PostgresItems(database)
+    for _ in range(3):  # concurrent first requests, each on its own connection, released together
+        database.run(lambda c: c.execute("DROP TABLE IF EXISTS items"), idempotent=True)
+        first_requests = [postgres.Database(lambda: endpoint, credentials) for _ in range(4)]
+        for other in first_requests:
+            other.connection()
+        together = threading.Barrier(len(first_requests))
+
+        def migrate(other: Any, together: threading.Barrier = together) -> None:
+            together.wait()
+            postgres.PostgresItems(other).migrate()
+
+        with ThreadPoolExecutor(max_workers=len(first_requests)) as pool:
+            list(pool.map(migrate, first_requests))
+        for other in first_requests:
+            other.discard()
     repository.migrate()  # idempotent
     contract = ItemsRepositoryContract()
     cases = [name for name in dir(contract) if name.startswith("test_")]
