@@ -243,11 +243,11 @@ def format_report(report: dict[str, Any]) -> str:
     lines += [
         f"The function held connection(s) {terminated['connections_before']}; ended {terminated['ended']} on the "
         f"server (pg_terminate_backend). The next read answered {terminated['answer']['status']}, on connection(s) "
-        f"{terminated['connections_after']}: the function opened a new one and retried the read.",
+        f"{terminated['connections_after']}: a new connection, opened by the function when the old one broke.",
         f"Rotated the secret (version {rotated['done']['previous_version'][:8]}… -> "
         f"{rotated['done']['current_version'][:8]}…), then ended connection(s) {rotated['connections_before']}. "
         f"The next create answered {rotated['answer']['status']}, on connection(s) {rotated['connections_after']}: "
-        "the old password was refused, so the function read the secret again and signed in with the new one.",
+        "a new connection, signed in with the rotated password (the function was not redeployed).",
         f"{report['rows_after_drills']} rows now.",
     ]
     return "\n".join(lines)
