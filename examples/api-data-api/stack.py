@@ -21,6 +21,7 @@ from constructs import Construct
 from awspatterns.app import acknowledge
 from awspatterns.blocks import PythonFunction, api_gateway_logging_role, secure_rest_api
 from awspatterns.catalog import get_pattern
+from awspatterns.shared_handlers import ITEMS_API
 from awspatterns.synth import load_stack_module
 
 HANDLERS = Path(__file__).parent / "handlers"
@@ -55,6 +56,7 @@ class ItemsOverDataApi(Construct):
             self,
             "Items",
             code_dir=HANDLERS,
+            shared_code=[ITEMS_API],  # the HTTP layer, shared with api-postgres-vpc
             handler="items.index.handler",
             description="Serves /items from Aurora PostgreSQL through the Data API",
             environment={"DATABASE_PARAMETERS": path.database},

@@ -80,7 +80,7 @@ class ParameterPath:
 # --8<-- [end:path]
 
 
-def _vpc_view(scope: Construct, path: ParameterPath, tier: str) -> tuple[ec2.IVpc, ec2.SubnetSelection]:
+def vpc_view(scope: Construct, path: ParameterPath, tier: str) -> tuple[ec2.IVpc, ec2.SubnetSelection]:
     """The shared VPC as seen from another stack, built from the network's parameters: one tier's subnets."""
     vpc = ec2.Vpc.from_vpc_attributes(
         scope,
@@ -206,7 +206,7 @@ class SharedDatabase(Construct):
         database_name: str = "catalog",
     ) -> None:
         super().__init__(scope, construct_id)
-        vpc, data_tier = _vpc_view(self, path, "data")
+        vpc, data_tier = vpc_view(self, path, "data")
         application_cidrs = cdk.Fn.split(",", path.read(self, "network", "application-subnet-cidrs"), 2)
         security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=vpc, description="PostgreSQL from the application tier only"
@@ -309,7 +309,7 @@ class ParameterConsumer(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, path: ParameterPath, exports: bool = False) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        vpc, application_tier = _vpc_view(self, path, "application")
+        vpc, application_tier = vpc_view(self, path, "application")
         if exports:
             environment = {
                 "CLUSTER_ARN": cdk.Fn.import_value(path.export_name("cluster-arn")),

@@ -83,6 +83,7 @@ ICON_SERVICES: dict[str, str] = {
     "vpc": "VPC",
     "private-subnet": "VPC",
     "public-subnet": "VPC",
+    "endpoint": "VPC",  # interface (PrivateLink) endpoints of a VPC
 }
 
 

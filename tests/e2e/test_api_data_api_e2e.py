@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from awspatterns.shared_handlers import ROOT as SHARED_HANDLERS
+
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))  # the repository contract shared by the stores
+sys.path.insert(0, str(SHARED_HANDLERS))  # items_api, as the function finds it in its asset
 from items_contract import ItemsRepositoryContract
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +58,7 @@ def test_the_data_api_repository_keeps_the_items_contract_on_real_postgresql(dep
     deployed = deploy_pattern("api-data-api")
     outputs = deployed.flat_outputs
     data_api = handler_loader("api-data-api", "items.data_api")
-    models = sys.modules["items.repository"]
+    models = sys.modules["items_api.repository"]
     client = deployed.session.client("rds-data")
     where = data_api.Location(outputs["ClusterArn"], outputs["SecretArn"], outputs["DatabaseName"])
     repository = data_api.DataApiItems(client, where)

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 class ItemsRepositoryContract:
     """What every ``ItemsRepository`` must do. The test module provides two fixtures: ``repository`` (an empty,
-    migrated store) and ``models`` (the handlers' ``items.repository`` module)."""
+    migrated store) and ``models`` (the shared ``items_api.repository`` module)."""
 
     def test_migrating_again_keeps_the_rows(self, repository, models):
         kept = repository.create(models.NewItem(name="lamp", quantity=1))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -16,7 +19,7 @@ from constructs import Construct
 from awspatterns.app import acknowledge
 from awspatterns.blocks.runtime import PYTHON_RUNTIME, powertools_layer
 
-__all__ = ["PythonFunction"]
+__all__ = ["PythonFunction", "with_shared_code"]
 
 
 # --8<-- [start:function]
@@ -48,6 +51,9 @@ class PythonFunction(Construct):
             function's network interfaces (those of ``AWSLambdaVPCAccessExecutionRole``).
         vpc_subnets: which of the VPC's subnets.
         security_groups: the function's security groups (a new one, allowing all egress, if none is given).
+        shared_code: folders of handler code written once for several functions (e.g.
+            ``awspatterns.shared_handlers.ITEMS_API``), each shipped in the asset as a top-level package of its
+            folder's name, next to ``code_dir``'s contents (see :func:`with_shared_code`).
 
     Attributes:
         function: the ``lambda.Function``.
@@ -74,6 +80,7 @@ class PythonFunction(Construct):
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_groups: list[ec2.ISecurityGroup] | None = None,
+        shared_code: Sequence[Path] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -109,7 +116,9 @@ class PythonFunction(Construct):
             "Default",
             runtime=PYTHON_RUNTIME,
             architecture=lambda_.Architecture.X86_64,
-            code=lambda_.Code.from_asset(str(code_dir), exclude=["__pycache__", "*.pyc"]),
+            code=lambda_.Code.from_asset(
+                str(with_shared_code(code_dir, shared_code)), exclude=["__pycache__", "*.pyc"]
+            ),
             handler=handler,
             description=description,
             role=self.role,
@@ -176,3 +185,44 @@ class PythonFunction(Construct):
 
 
 # --8<-- [end:function]
+
+
+def _code_files(code_dir: Path, shared_code: Sequence[Path]) -> dict[Path, Path]:
+    files: dict[Path, Path] = {}
+    for root, prefix in ((code_dir, Path()), *((folder, Path(folder.name)) for folder in shared_code)):
+        if prefix != Path() and (code_dir / prefix).exists():
+            raise ValueError(f"{code_dir} already has {prefix}: the shared folder {root} would overwrite it")
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                files[prefix / path.relative_to(root)] = path
+    return files
+
+
+def with_shared_code(code_dir: Path, shared_code: Sequence[Path]) -> Path:
+    """``code_dir`` itself, or with ``shared_code`` a folder holding its files and each shared folder under its own
+    name: what ``Code.from_asset`` then packages.
+
+    The folder is named by a digest of every file it holds (paths and contents), so the asset's hash, which CDK
+    computes from the folder's contents, changes whenever a file of ``code_dir`` *or* of a shared folder does; and
+    it is assembled without bundling (no Docker, nothing run at synth time). It lives under the system's temporary
+    directory and is written once per content (by an atomic rename, so concurrent synths agree).
+    """
+    if not shared_code:
+        return code_dir
+    files = _code_files(code_dir, shared_code)
+    digest = hashlib.sha256()
+    for relative, path in files.items():
+        digest.update(relative.as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    staged = Path(tempfile.gettempdir()) / "awspatterns-code" / digest.hexdigest()
+    if not staged.is_dir():
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(dir=staged.parent, prefix=".building-"))
+        building.chmod(0o755)  # mkdtemp's 0700 would travel into the package: Lambda's user must read it
+        for relative, path in files.items():
+            (building / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, building / relative)
+        try:
+            building.rename(staged)
+        except OSError:  # another synth staged the same content first
+            shutil.rmtree(building, ignore_errors=True)
+    return staged

@@ -13,11 +13,12 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
-from items.api import create_app
 from items.data_api import DataApiItems, Location
+from items_api.api import create_app
 
 logger = Logger()
 tracer = Tracer()
@@ -55,7 +56,7 @@ def repository() -> DataApiItems:
 
 # --8<-- [end:locate]
 
-app = create_app(repository)
+app: APIGatewayRestResolver = create_app(repository)
 
 
 # --8<-- [start:handler]

@@ -1,8 +1,9 @@
 """What the HTTP layer needs from a store of items: the ``ItemsRepository`` protocol, its models and its errors.
 
-Two implementations answer the same protocol: ``data_api.DataApiItems`` (this pattern: the Aurora Data API over
-HTTPS, from outside the VPC) and, in ``api-postgres-vpc``, one over psycopg from inside the VPC. The HTTP layer
-(``api.py``) and its tests know only this module, so one test suite runs against both.
+Two implementations answer the same protocol: ``DataApiItems`` in ``api-data-api`` (the Aurora Data API over
+HTTPS, from outside the VPC) and ``PostgresItems`` in ``api-postgres-vpc`` (psycopg over a kept connection, from
+inside the VPC). The HTTP layer (``api.py``) and its tests know only this module, so one test suite runs against
+both; both patterns ship this package, ``items_api``, in their functions' assets.
 """
 
 from __future__ import annotations
@@ -17,6 +18,19 @@ from decimal import Decimal
 from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "MAX_TOKEN_CHARS",
+    "InvalidToken",
+    "Item",
+    "ItemsRepository",
+    "NewItem",
+    "Page",
+    "decode_token",
+    "encode_token",
+]
 
 #: The largest page a caller may ask for, and the default.
 MAX_PAGE_SIZE = 100

@@ -1,8 +1,9 @@
 """The HTTP layer of ``/items``: routes, input validation and error answers, independent of the store.
 
-``create_app`` takes a function that gives an ``ItemsRepository``; this pattern passes the Data API one,
-``api-postgres-vpc`` a psycopg one. Every refusal is a 4xx with a message saying what is wrong, decided before
-the store is touched, so bad input never changes a row.
+``create_app`` takes a function that gives an ``ItemsRepository``: ``api-data-api`` passes its Data API one,
+``api-postgres-vpc`` its psycopg one. This module is written once and shipped in both functions' assets as the
+package ``items_api`` (``PythonFunction(shared_code=[ITEMS_API])``). Every refusal is a 4xx with a message
+saying what is wrong, decided before the store is touched, so bad input never changes a row.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError, ServiceError
-from items.repository import (
+from pydantic import ValidationError
+
+from .repository import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     InvalidToken,
@@ -26,10 +29,11 @@ from items.repository import (
     decode_token,
     encode_token,
 )
-from pydantic import ValidationError
 
 #: The largest body accepted (an item is well under 1 KB); API Gateway itself would carry 10 MB.
 MAX_BODY_BYTES = 4096
+
+__all__ = ["MAX_BODY_BYTES", "PayloadTooLargeError", "create_app", "new_item", "page_size", "parse_id"]
 
 logger = Logger(child=True)
 
