@@ -1,0 +1,294 @@
+"""``patterns bench postgres-vs-data-api``: the seed's comparison of the two ways a function reaches Aurora
+PostgreSQL, made reproducible.
+
+The same ``/items`` API, the same schema and the same request mix, once over psycopg from a function in the VPC
+(``api-postgres-vpc``: a connection held per execution environment) and once over the Aurora Data API from a
+function outside any VPC (``api-data-api``: an HTTPS call per statement). Each pattern is deployed alone into a
+fresh sandbox (or, with ``--target aws``, the real account) and measured in three parts:
+
+1. cold starts, forced one at a time: a configuration change retires every execution environment, so the next
+   request meets a new one (counted from the function's ``REPORT`` log lines, not assumed);
+2. ``requests`` requests at a fixed arrival rate (an open loop, as the seed's load tool ran);
+3. a concurrency sweep: 1, 4 and 16 clients each sending back to back, after a warm-up that starts the
+   environments the level needs, so these rows are warm requests only.
+
+The seed's figures from AWS are written beside ours, labelled as the different world they come from.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from awspatterns.bench.harness import (
+    Benchmark,
+    BenchOptions,
+    Deployment,
+    deployed,
+    run_arrivals,
+    run_load,
+    timed_request,
+)
+from awspatterns.bench.results import Scenario, write_results
+
+__all__ = ["APIS", "BENCHMARK", "SEED_AWS_FIGURES", "bench_postgres_vs_data_api", "render_comparison"]
+
+NAME = "postgres-vs-data-api"
+#: The two APIs compared: a short name for the tables, and the pattern that deploys it.
+APIS = (("postgres", "api-postgres-vpc"), ("data-api", "api-data-api"))
+#: Clients sending back to back, one level after another.
+SWEEP = (1, 4, 16)
+#: The open-loop part's arrival rate: about a fifth of what the seed's load tool reached on AWS, so that one 2-core
+#: machine running the load, the gateway, the functions and PostgreSQL is not saturated by the load alone.
+ARRIVAL_RATE_PER_S = 20.0
+#: Half reads by id, a fifth pages of 20, a fifth creates, a tenth replaces: every request of a run is the next of
+#: this cycle, in an order fixed once by a seeded shuffle, so both APIs receive exactly the same sequence.
+MIX: tuple[str, ...] = tuple(
+    random.Random(2024).sample(["read"] * 5 + ["list"] * 2 + ["create"] * 2 + ["replace"], k=10)  # noqa: S311
+)
+#: Items created before the measured parts (fewer in a run of fewer requests), so that reads and replaces find rows
+#: from the first request.
+SEED_ITEMS = 50
+
+# --8<-- [start:seed]
+#: The seed's figures: 1000 scenarios from a load tool against both APIs deployed on AWS (latency in ms).
+SEED_AWS_FIGURES: dict[str, Any] = {
+    "label": "AWS, the seed",
+    "source": "the original project's README: 1000 scenarios from a load tool against both APIs deployed on AWS; "
+    "the Postgres maximum includes the function's VPC cold start",
+    "rows": {
+        "postgres": {"rps": 95.24, "min": 65, "p50": 78, "p95": 133, "p99": 1509.5, "max": 2337},
+        "data-api": {"rps": 95.51, "min": 61, "p50": 75, "p95": 99, "p99": 162, "max": 335},
+    },
+}
+# --8<-- [end:seed]
+
+
+class _ItemsLoad:
+    """The request mix against one deployed items API; thread-safe, deterministic in the order of requests."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self._ids: list[str] = []
+        self._lock = threading.Lock()
+        self._counter = itertools.count()
+        self._picks = random.Random(7)  # noqa: S311 (which item a read or replace names)
+
+    def _pick(self) -> str:
+        with self._lock:
+            return self._picks.choice(self._ids)
+
+    def create(self) -> tuple[str, float | None, bool]:
+        body = json.dumps({"name": "lamp", "quantity": 1, "price": "9.90"}).encode()
+        status, answer, ms = _send("POST", self.url, body)
+        if status == "201":
+            with self._lock:
+                self._ids.append(json.loads(answer)["id"])
+        return status, ms, False
+
+    def next_request(self) -> tuple[str, float | None, bool]:
+        """The next request of the cycle."""
+        operation = MIX[next(self._counter) % len(MIX)]
+        if operation == "create":
+            return self.create()
+        if operation == "list":
+            return timed_request(f"{self.url}?limit=20")
+        if operation == "read":
+            return timed_request(f"{self.url}/{self._pick()}")
+        body = json.dumps({"name": "desk", "quantity": 2, "price": "120.00"}).encode()
+        return timed_request(
+            f"{self.url}/{self._pick()}", method="PUT", body=body, headers={"Content-Type": "application/json"}
+        )
+
+
+def _send(method: str, url: str, body: bytes) -> tuple[str, bytes, float]:
+    """A request whose answer the caller needs (a create returns the new id)."""
+    request = urllib.request.Request(  # noqa: S310 (the deployed stack's own URL)
+        url, data=body, method=method, headers={"Content-Type": "application/json"}
+    )
+    began = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            answer, status = response.read(), response.status
+    except urllib.error.HTTPError as error:
+        answer, status = error.read(), error.code
+    return str(status), answer, (time.monotonic() - began) * 1000
+
+
+class _Function:
+    """The items function of a deployment: its configuration, and its cold starts read from its log."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.lambda_ = deployment.session.client("lambda")
+        self.logs = deployment.session.client("logs")
+        self.name = deployment.outputs["ItemsFunctionName"]
+        configuration = self.lambda_.get_function_configuration(FunctionName=self.name)
+        self.log_group = configuration.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{self.name}"
+
+    def retire_environments(self, round_number: int) -> None:
+        """Change the configuration (one variable), so that Lambda starts new execution environments."""
+        current = self.lambda_.get_function_configuration(FunctionName=self.name)
+        variables = {**current.get("Environment", {}).get("Variables", {}), "BENCH_ROUND": str(round_number)}
+        self.lambda_.update_function_configuration(FunctionName=self.name, Environment={"Variables": variables})
+        deadline = time.monotonic() + 120
+        while self.lambda_.get_function_configuration(FunctionName=self.name).get("LastUpdateStatus") not in (
+            None,
+            "Successful",
+        ):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name}: the configuration change did not finish in 120 s")
+            time.sleep(0.5)
+
+    def reports(self, start_ms: int, end_ms: int) -> list[str]:
+        """The ``REPORT`` lines the function wrote between two times (epoch milliseconds)."""
+        lines: list[str] = []
+        pages = self.logs.get_paginator("filter_log_events").paginate(
+            logGroupName=self.log_group, startTime=start_ms, endTime=end_ms
+        )
+        for page in pages:
+            lines += [e["message"] for e in page["events"] if e["message"].startswith("REPORT")]
+        return lines
+
+    def cold_starts(self, start_ms: int, end_ms: int, invocations: int) -> int:
+        """How many invocations between two times met a new execution environment (their ``REPORT`` line has an
+        ``Init Duration``), once all ``invocations`` have reported (CloudWatch Logs delivers with a delay)."""
+        deadline = time.monotonic() + 60
+        while len(reports := self.reports(start_ms, end_ms)) < invocations and time.monotonic() < deadline:
+            time.sleep(1)
+        return sum("Init Duration" in line for line in reports)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _measure_one_api(api: str, deployment: Deployment, options: BenchOptions) -> list[Scenario]:
+    """The three parts against one deployed API; every scenario's ``cold_starts`` comes from the function's log."""
+    say, requests = options.progress, options.requests
+    load = _ItemsLoad(deployment.outputs["ItemsUrl"])
+    function = _Function(deployment)
+    say(f"{api}: creating {min(SEED_ITEMS, requests)} items to read (the first request also creates the schema)")
+    for _ in range(min(SEED_ITEMS, requests)):
+        load.create()
+    scenarios: list[Scenario] = []
+
+    def measured(scenario: Scenario, run: Any, invocations: int) -> None:
+        began = _now_ms()
+        run(scenario)
+        scenario.cold_starts = function.cold_starts(began, _now_ms() + 1, invocations)
+        scenario.extra = {"api": api, **scenario.extra}
+        scenarios.append(scenario)
+
+    rounds = max(3, requests // 100)
+    cold = Scenario(
+        f"{api} cold", f"{api}: the first request to a new execution environment ({rounds} rounds, one at a time)"
+    )
+
+    def cold_rounds(scenario: Scenario) -> None:
+        for number in range(rounds):
+            function.retire_environments(number)
+            status, ms, _ = load.next_request()
+            scenario.status_codes[status] += 1
+            if ms is not None:
+                scenario.histogram.record(ms)
+            say(f"{scenario.name}: {number + 1}/{rounds} rounds")
+
+    measured(cold, cold_rounds, rounds)
+    cold.extra["phase"] = "cold"
+    run_load(load.next_request, 16, max(SWEEP), Scenario("warm-up", ""))  # environments for every level below
+
+    arrival = Scenario(
+        f"{api} {ARRIVAL_RATE_PER_S:g}/s",
+        f"{api}: {requests} requests arriving at {ARRIVAL_RATE_PER_S:g} per second (open loop)",
+        extra={"phase": "arrival"},
+    )
+    measured(arrival, lambda s: run_arrivals(load.next_request, requests, ARRIVAL_RATE_PER_S, s, say), requests)
+    for clients in SWEEP:
+        level = Scenario(
+            f"{api} x{clients}",
+            f"{api}: {requests} requests from {clients} client{'s' if clients > 1 else ''} back to back",
+            extra={"phase": f"concurrency-{clients}"},
+        )
+        measured(level, lambda s, c=clients: run_load(load.next_request, requests, c, s, say), requests)
+    return scenarios
+
+
+def bench_postgres_vs_data_api(options: BenchOptions, apis: tuple[tuple[str, str], ...] = APIS) -> Path:
+    """Deploy each API alone, run the three parts against it, destroy it; write both into one results file."""
+    scenarios: list[Scenario] = []
+    for api, slug in apis:
+        with deployed(slug, options) as deployment:
+            scenarios += _measure_one_api(api, deployment, options)
+    notes = (
+        f"The same request mix on both APIs (each request the next of a fixed cycle: {MIX.count('read')} reads by "
+        f"id, {MIX.count('list')} pages of 20, {MIX.count('create')} creates and {MIX.count('replace')} replace in "
+        f"every {len(MIX)}), each API deployed alone in a fresh {options.target} account with its own Aurora "
+        "cluster. Latency is the client's, through the API Gateway; at a fixed arrival rate it runs from each "
+        "request's scheduled start. Cold starts are counted from the functions' REPORT lines with an Init Duration; "
+        "the concurrency rows follow a warm-up of 16 concurrent requests."
+    )
+    return write_results(
+        NAME,
+        options.target,
+        scenarios,
+        notes,
+        options.out_dir,
+        extra={"title": "Postgres vs Data API", "reference": SEED_AWS_FIGURES},
+        render=render_comparison,
+    )
+
+
+def _cells(figures: dict[str, Any]) -> str:
+    return " | ".join(
+        "–" if figures.get(key) is None else f"{figures[key]:,.1f}" for key in ("min", "p50", "p95", "p99", "max")
+    )
+
+
+def render_comparison(results: dict[str, Any]) -> str:
+    """The results in the seed's format (requests per second, then min, median, p95, p99 and max latency), our
+    rows first, then the seed's AWS rows, each row saying where it was measured."""
+    env = results["environment"]
+    lines = [
+        "| Where | API | Load | Requests | req/s | min | median | p95 | p99 | max | Cold starts | Status codes |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for s in results["scenarios"]:
+        load = s["description"].split(": ", 1)[-1]
+        codes = ", ".join(f"{code}: {count}" for code, count in sorted(s["status_codes"].items()))
+        rps = "–" if s["rps"] is None else f"{s['rps']:,.1f}"
+        lines.append(
+            f"| {env['target']} | {s['api']} | {load} | {s['requests']} | {rps} | {_cells(s['latency_ms'])} | "
+            f"{s['cold_starts']} | {codes} |"
+        )
+    reference = results["reference"]
+    for api, figures in reference["rows"].items():
+        lines.append(
+            f"| AWS (the seed) | {api} | 1000 scenarios from a load tool | 1000 | {figures['rps']} | "
+            f"{_cells(figures)} | – | – |"
+        )
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    lines += [
+        "",
+        f"Latencies in milliseconds. Ours: measured {env['date']} at commit `{env['commit']}` on "
+        f"{env['machine']['cpus']} CPUs, {env['machine']['memory_gb']} GB ({env['machine']['platform']}); "
+        f"target: {env['target']}; {versions}. The seed's: {reference['source']}.",
+        "",
+        results["notes"],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+BENCHMARK = Benchmark(
+    name=NAME,
+    summary="the same items API over psycopg in a VPC and over the Data API: cold starts, a fixed arrival rate "
+    "and a concurrency sweep of 1, 4 and 16",
+    run=bench_postgres_vs_data_api,
+)
