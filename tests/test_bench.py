@@ -109,7 +109,7 @@ def test_run_arrivals_starts_requests_on_schedule_without_waiting_for_answers():
         time.sleep(0.2)
         with lock:
             in_flight -= 1
-        return "200", None, False
+        return "200", 0.0, False  # the harness times from the schedule; a call's own figure only says "time me"
 
     said: list[str] = []
     scenario = run_arrivals(slow_call, 10, 100.0, Scenario("open", "d"), said.append)
@@ -118,6 +118,8 @@ def test_run_arrivals_starts_requests_on_schedule_without_waiting_for_answers():
     assert all(later - starts[0] >= n / 100.0 - 0.005 for n, later in enumerate(sorted(starts)))  # never early
     assert scenario.histogram.min >= 200  # each latency includes the whole answer, from the scheduled start
     assert said[-1] == "open: 10/10 requests"
+    untimed = run_arrivals(lambda: ("429", None, False), 3, 1000.0, Scenario("refused", "d"))
+    assert untimed.status_codes == {"429": 3} and untimed.histogram.count == 0  # counted, not timed
 
 
 def test_timed_request_counts_error_answers_as_statuses_and_sends_what_it_is_given():

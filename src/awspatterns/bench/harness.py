@@ -136,12 +136,13 @@ def run_arrivals(
 
     def one(scheduled: float) -> None:
         nonlocal done
-        status, _, cold = call()
+        status, value_ms, cold = call()
         finished = time.monotonic()
         with lock:
             scenario.status_codes[status] += 1
             scenario.cold_starts += int(cold)
-            scenario.histogram.record((finished - scheduled) * 1000)
+            if value_ms is not None:  # as in run_load: an answer the call does not time is counted only
+                scenario.histogram.record((finished - scheduled) * 1000)
             done += 1
             if done % step == 0 or done == requests:
                 progress(f"{scenario.name}: {done}/{requests} requests")
