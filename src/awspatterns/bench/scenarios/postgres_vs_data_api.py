@@ -53,7 +53,8 @@ ARRIVAL_RATE_PER_S = 20.0
 MIX: tuple[str, ...] = tuple(
     random.Random(2024).sample(["read"] * 5 + ["list"] * 2 + ["create"] * 2 + ["replace"], k=10)  # noqa: S311
 )
-#: API Gateway's answer when the stage's throttle (100 requests/s, burst 200, as the patterns deploy it) refuses.
+#: API Gateway's answer when the stage's throttle refuses (as the patterns deploy it: 100 requests/s with a burst of
+#: 200, for each method).
 THROTTLED = "429"
 #: Items created before the measured parts (fewer in a run of fewer requests), so that reads and replaces find rows
 #: from the first request.
@@ -233,24 +234,27 @@ def bench_postgres_vs_data_api(options: BenchOptions, apis: tuple[tuple[str, str
     for api, slug in apis:
         with deployed(slug, options) as deployment:
             scenarios += _measure_one_api(api, deployment, options)
-    notes = (
-        f"The same request mix on both APIs (each request the next of a fixed cycle: {MIX.count('read')} reads by "
-        f"id, {MIX.count('list')} pages of 20, {MIX.count('create')} creates and {MIX.count('replace')} replace in "
-        f"every {len(MIX)}), each API deployed alone in a fresh {options.target} account with its own Aurora "
-        "cluster. Latency is the client's, through the API Gateway; at a fixed arrival rate it runs from each "
-        "request's scheduled start. Cold starts are counted from the functions' REPORT lines with an Init Duration; "
-        "the concurrency rows follow a warm-up of 16 concurrent requests. Both APIs keep the stage throttle they "
-        "are deployed with (100 requests/s, burst 200): a 429 is counted in the status codes but not timed, and req/s "
-        "counts the timed answers."
-    )
     return write_results(
         NAME,
         options.target,
         scenarios,
-        notes,
+        _notes(options.target),
         options.out_dir,
         extra={"title": "Postgres vs Data API", "reference": SEED_AWS_FIGURES},
         render=render_comparison,
+    )
+
+
+def _notes(target: str) -> str:
+    return (
+        f"The same request mix on both APIs (each request the next of a fixed cycle: {MIX.count('read')} reads by "
+        f"id, {MIX.count('list')} pages of 20, {MIX.count('create')} creates and {MIX.count('replace')} replace in "
+        f"every {len(MIX)}), each API deployed alone in a fresh {target} account with its own Aurora cluster. "
+        "Latency is the client's, through the API Gateway; at a fixed arrival rate it runs from each request's "
+        "scheduled start. Cold starts are counted from the functions' REPORT lines with an Init Duration; the "
+        "concurrency rows follow a warm-up of 16 concurrent requests. Both APIs keep the stage throttle they are "
+        "deployed with (100 requests/s with a burst of 200, for each method): a 429 is counted in the status codes "
+        "but not timed, and req/s counts the timed answers."
     )
 
 
@@ -260,40 +264,49 @@ def _cells(figures: dict[str, Any]) -> str:
     )
 
 
+def _load(scenario: dict[str, Any]) -> str:
+    """A short name for a scenario's load, from its phase."""
+    phase = scenario["phase"]
+    if phase == "cold":
+        return f"cold starts ({scenario['requests']}, one at a time)"
+    if phase == "arrival":
+        return f"{ARRIVAL_RATE_PER_S:g}/s, open loop"
+    clients = int(phase.removeprefix("concurrency-"))
+    return f"{clients} client{'s' if clients > 1 else ''}"
+
+
 def render_comparison(results: dict[str, Any]) -> str:
-    """The results in the seed's format (requests per second, then min, median, p95, p99 and max latency), our
-    rows first, then the seed's AWS rows, each row saying where it was measured."""
-    env = results["environment"]
-    lines = [
-        "| Where | API | Load | Requests | req/s | min | median | p95 | p99 | max | Cold starts | Status codes |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    """Two tables: the latencies in the seed's format (requests per second, then min, median, p95, p99 and max), our
+    rows first and then the seed's AWS rows, each saying where it was measured; then what every row counted."""
+    env, reference = results["environment"], results["reference"]
+    latency = [
+        "| Measured in | API | Load | req/s | min | median | p95 | p99 | max |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
+    counts = ["| API | Load | Requests | Cold starts | Status codes |", "|---|---|---:|---:|---|"]
     for s in results["scenarios"]:
-        load = s["description"].split(": ", 1)[-1]
-        codes = ", ".join(f"{code}: {count}" for code, count in sorted(s["status_codes"].items()))
         rps = "–" if s["rps"] is None else f"{s['rps']:,.1f}"
+        latency.append(f"| {env['target']} | {s['api']} | {_load(s)} | {rps} | {_cells(s['latency_ms'])} |")
+        codes = ", ".join(f"{code}: {count}" for code, count in sorted(s["status_codes"].items()))
         answered = sum(s["status_codes"].values())
-        lines.append(
-            f"| {env['target']} | {s['api']} | {load} | {answered} | {rps} | {_cells(s['latency_ms'])} | "
-            f"{s['cold_starts']} | {codes} |"
-        )
-    reference = results["reference"]
+        counts.append(f"| {s['api']} | {_load(s)} | {answered} | {s['cold_starts']} | {codes} |")
     for api, figures in reference["rows"].items():
-        lines.append(
-            f"| AWS (the seed) | {api} | 1000 scenarios from a load tool | 1000 | {figures['rps']} | "
-            f"{_cells(figures)} | – | – |"
-        )
+        latency.append(f"| AWS (the seed) | {api} | 1000 scenarios | {figures['rps']} | {_cells(figures)} |")
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
-    lines += [
-        "",
-        f"Latencies in milliseconds. Ours: measured {env['date']} at commit `{env['commit']}` on "
-        f"{env['machine']['cpus']} CPUs, {env['machine']['memory_gb']} GB ({env['machine']['platform']}); "
-        f"target: {env['target']}; {versions}. The seed's: {reference['source']}.",
-        "",
-        results["notes"],
-        "",
-    ]
-    return "\n".join(lines)
+    return "\n".join(
+        [
+            *latency,
+            "",
+            f"Latencies in milliseconds. Ours: measured {env['date']} at commit `{env['commit']}` on "
+            f"{env['machine']['cpus']} CPUs, {env['machine']['memory_gb']} GB ({env['machine']['platform']}); "
+            f"target: {env['target']}; {versions}. The seed's: {reference['source']}.",
+            "",
+            *counts,
+            "",
+            results["notes"],
+            "",
+        ]
+    )
 
 
 BENCHMARK = Benchmark(
