@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,25 @@ from awspatterns.catalog import Pattern, load_catalog
 from awspatterns.synth import Assembly, synth
 
 CATALOG = load_catalog()
+
+#: Test files that share one directory of the repository while they run: both drive `patterns run s3-fanout`, which
+#: synthesizes into the repository's `cdk.out/s3-fanout` (and the CLI test deletes it on purpose).
+SHARED_ASSEMBLIES = ("tests/e2e/test_cli_e2e.py", "tests/browser/test_run_panel.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist (``make test``), each test file runs on one worker, as with ``--dist loadfile``: a
+    pattern's end-to-end tests update that pattern's records in ``docs/`` one after the other, and module fixtures
+    are built once. Files that share a directory of the repository run on the same worker."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByFile(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = str(super()._split_scope(nodeid))
+            return "cdk.out" if module in SHARED_ASSEMBLIES else module
+
+    return None if config.getoption("dist") == "each" else ByFile(config, log)
 
 
 @pytest.fixture(scope="session")
