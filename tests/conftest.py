@@ -21,6 +21,18 @@ CATALOG = load_catalog()
 #: Test files that share one directory of the repository while they run: both drive `patterns run s3-fanout`, which
 #: synthesizes into the repository's `cdk.out/s3-fanout` (and the CLI test deletes it on purpose).
 SHARED_ASSEMBLIES = ("tests/e2e/test_cli_e2e.py", "tests/browser/test_run_panel.py")
+#: Files whose tests share nothing but the session's fixtures: each test may run on any worker (each of these runs
+#: the real CDK CLI for a minute or more in all).
+INDEPENDENT_TESTS = ("tests/test_cdk_context.py",)
+#: Where the long files are (deployments, the real CDK CLI, sandbox starts, a browser): handed out first, so that
+#: no worker starts one while the other has nothing left to do. Only the wall time depends on this list.
+LONG_FIRST = (
+    "tests/e2e/",
+    "tests/browser/",
+    "tests/test_bench",
+    "tests/test_cdk_context.py",
+    "tests/sandbox/test_lifecycle",
+)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -31,11 +43,27 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import LoadFileScheduling
 
     class ByFile(LoadFileScheduling):  # type: ignore[misc]
+        ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             module = str(super()._split_scope(nodeid))
+            if module in INDEPENDENT_TESTS:
+                return nodeid
             return "cdk.out" if module in SHARED_ASSEMBLIES else module
 
+        def _assign_work_unit(self, node: Any) -> None:
+            if not self.ordered:  # the queue is complete by the first assignment; sorted() keeps its order otherwise
+                scopes = sorted(self.workqueue.items(), key=lambda item: not _long(item[0]))
+                self.workqueue.clear()
+                self.workqueue.update(scopes)
+                self.ordered = True
+            super()._assign_work_unit(node)
+
     return None if config.getoption("dist") == "each" else ByFile(config, log)
+
+
+def _long(scope: str) -> bool:
+    return scope == "cdk.out" or scope.startswith(LONG_FIRST)
 
 
 @pytest.fixture(scope="session")
