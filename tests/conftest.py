@@ -18,12 +18,16 @@ from awspatterns.synth import Assembly, synth
 
 CATALOG = load_catalog()
 
-#: Test files that share one directory of the repository while they run: both drive `patterns run s3-fanout`, which
-#: synthesizes into the repository's `cdk.out/s3-fanout` (and the CLI test deletes it on purpose).
-SHARED_ASSEMBLIES = ("tests/e2e/test_cli_e2e.py", "tests/browser/test_run_panel.py")
-#: Files whose tests share nothing but the session's fixtures: each test may run on any worker (each of these runs
-#: the real CDK CLI for a minute or more in all).
-INDEPENDENT_TESTS = ("tests/test_cdk_context.py",)
+#: Tests that share one directory of the repository while they run: they drive `patterns run s3-fanout`, which
+#: synthesizes into the repository's `cdk.out/s3-fanout` (and the aws-target test deletes it on purpose).
+SHARED_ASSEMBLIES = (
+    "tests/e2e/test_cli_e2e.py::test_start_run_destroy_stop",
+    "tests/e2e/test_cli_e2e.py::test_aws_target_deploys_through_the_real_cdk_cli",
+    "tests/browser/test_run_panel.py",
+)
+#: Files whose tests share nothing but the session's fixtures: each test may run on any worker (each of these
+#: files runs the real CDK CLI, or whole sandboxes, for a minute or more in all).
+INDEPENDENT_TESTS = ("tests/test_cdk_context.py", "tests/e2e/test_cli_e2e.py")
 #: Where the long files are (deployments, the real CDK CLI, sandbox starts, a browser): handed out first, so that
 #: no worker starts one while the other has nothing left to do. Only the wall time depends on this list.
 LONG_FIRST = (
@@ -39,17 +43,17 @@ LONG_FIRST = (
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under pytest-xdist (``make test``), each test file runs on one worker, as with ``--dist loadfile``: a
     pattern's end-to-end tests update that pattern's records in ``docs/`` one after the other, and module fixtures
-    are built once. Files that share a directory of the repository run on the same worker."""
+    are built once. Tests that share a directory of the repository run on the same worker, one after the other."""
     from xdist.scheduler import LoadFileScheduling
 
     class ByFile(LoadFileScheduling):  # type: ignore[misc]
         ordered = False
 
         def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(SHARED_ASSEMBLIES):
+                return "cdk.out"
             module = str(super()._split_scope(nodeid))
-            if module in INDEPENDENT_TESTS:
-                return nodeid
-            return "cdk.out" if module in SHARED_ASSEMBLIES else module
+            return nodeid if module in INDEPENDENT_TESTS else module
 
         def _assign_work_unit(self, node: Any) -> None:
             if not self.ordered:  # the queue is complete by the first assignment; sorted() keeps its order otherwise
