@@ -73,9 +73,12 @@ lint: setup
 	@for example in $(EXAMPLES); do \
 	  MYPYPATH=src:$$example:$$example/handlers $(BIN)/mypy $$example || exit 1; done
 
-# The whole test suite: lint, then every test layer (unit, template, nag, e2e in the sandbox, docs, browser).
+# The whole test suite: lint, then every test layer (unit, template, nag, e2e in the sandbox, docs, browser), on
+# one pytest-xdist worker per core, each with its own sandbox; a test file stays on one worker (tests/conftest.py).
+# `make test TEST_WORKERS=0` runs it in one process, as plain `pytest` does.
+TEST_WORKERS ?= auto
 test: setup browser-deps lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 clean:
 	rm -rf cdk.out site .pytest_cache .mypy_cache .ruff_cache

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from awspatterns import REPO_ROOT
+from awspatterns.files import write_text_atomically
 
 __all__ = ["PERMISSIONS_DIR", "FunctionPermissions", "collect", "render_markdown", "write_permissions"]
 
@@ -148,9 +149,9 @@ def write_permissions(slug: str, functions: list[FunctionPermissions], out_dir: 
         {"function": f.function, "granted": {a: sorted(r) for a, r in sorted(f.granted.items())}, "used": f.used}
         for f in functions
     ]
-    (out_dir / f"{slug}.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    write_text_atomically(out_dir / f"{slug}.json", json.dumps(data, indent=2, sort_keys=True) + "\n")
     markdown = out_dir / f"{slug}.md"
-    markdown.write_text(render_markdown(functions))
+    write_text_atomically(markdown, render_markdown(functions))
     return markdown
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from awspatterns import REPO_ROOT
 from awspatterns.catalog import Pattern
+from awspatterns.files import write_text_atomically
 
 __all__ = [
     "LOCAL_CHANGES",
@@ -133,5 +134,5 @@ def record_verification(
         verification = Verification(pattern.slug, sha, now, _commit(pattern, root), target, (test,))
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{pattern.slug}.json"
-    path.write_text(json.dumps(asdict(verification), indent=2) + "\n", encoding="utf-8")
+    write_text_atomically(path, json.dumps(asdict(verification), indent=2) + "\n")
     return verification
