@@ -9,10 +9,12 @@ import json
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 from typing import Any
 
 from lambda_code import create_function
 
+from awspatterns.blocks.dependencies import build_layer
 from awspatterns.sandbox.runtime import import_guard
 from awspatterns.sandbox.runtime.import_policy import allowed_modules
 
@@ -68,6 +70,15 @@ def test_the_function_sees_the_runtimes_sdk_and_nothing_else_installed(account):
         assert payload["errorMessage"].startswith(f"No module named '{module}' (the sandbox's Python has it")
     failed, payload = invoke(account, "sdk", "no_such_module_anywhere")
     assert failed and payload["errorMessage"] == "No module named 'no_such_module_anywhere'"
+
+
+def test_standard_library_modules_that_are_not_listed_as_such_still_import(account):
+    # sysconfig imports _sysconfigdata_<platform> on demand; sys.stdlib_module_names does not list it
+    source = "import importlib, sysconfig\ndef handler(event, context):\n"
+    source += "    return importlib.import_module(sysconfig._get_sysconfigdata_name()).__name__\n"
+    create_function(account, "sysconfig", source)
+    response = account.client("lambda").invoke(FunctionName="sysconfig")
+    assert "FunctionError" not in response, response["Payload"].read()
 
 
 def test_nothing_the_worker_imported_for_itself_leaks_to_the_function(account):
@@ -129,3 +140,18 @@ def test_the_guard_drops_modules_imported_before_it_and_refuses_them_again():
     result = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "jwt\n"
+
+
+def test_a_compiled_package_from_a_dependencies_layer_imports_in_a_function(account):
+    # psycopg-binary has no abi3 wheel: the layer carries the runtime's build and the local Python's (DependenciesLayer)
+    archive = build_layer(Path(__file__).parents[1] / "dependency_layers" / "psycopg.txt")
+    lam = account.client("lambda")
+    layer = lam.publish_layer_version(LayerName="psycopg", Content={"ZipFile": archive.read_bytes()})
+    source = "import psycopg\ndef handler(event, context):\n    return [psycopg.pq.__impl__, psycopg.__file__]\n"
+    create_function(account, "uses-psycopg", source, Layers=[layer["LayerVersionArn"]])
+    response = lam.invoke(FunctionName="uses-psycopg")
+    assert "FunctionError" not in response, response["Payload"].read()
+    implementation, location = json.loads(response["Payload"].read())
+    assert implementation == "binary" and "/layers/" in location
+    create_function(account, "psycopg-without-layer", source)
+    assert "FunctionError" in lam.invoke(FunctionName="psycopg-without-layer")

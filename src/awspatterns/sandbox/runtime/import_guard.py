@@ -14,6 +14,7 @@ layers, paths it adds to ``sys.path`` itself) and the standard library are never
 from __future__ import annotations
 
 import sys
+import sysconfig
 from collections.abc import Iterable, Sequence
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec, PathFinder
@@ -33,6 +34,9 @@ class ImportGuard(MetaPathFinder):
         self.allowed = frozenset(allowed)
         #: The import path entries the interpreter itself brought (site-packages, the standard library...).
         self.interpreter_paths = frozenset(interpreter_paths)
+        #: Those of the standard library, which also holds modules ``sys.stdlib_module_names`` does not list
+        #: (``_sysconfigdata_*``, which ``sysconfig`` imports on demand).
+        self.standard_paths = [entry for entry in self.interpreter_paths if _is_standard_path(entry)]
         self.runtime = runtime
 
     def permits(self, name: str) -> bool:
@@ -48,6 +52,8 @@ class ImportGuard(MetaPathFinder):
         spec = PathFinder.find_spec(fullname, own)
         if spec is not None:  # the function's code or layers, or a path the function added
             return spec
+        if PathFinder.find_spec(fullname, self.standard_paths) is not None:
+            return None
         if not any(_finds(finder, fullname) for finder in sys.meta_path if finder is not self):
             return None  # nowhere: the import system reports it as usual
         raise ModuleNotFoundError(
@@ -56,6 +62,12 @@ class ImportGuard(MetaPathFinder):
             "function or in a layer)",
             name=fullname,
         )
+
+
+def _is_standard_path(entry: str) -> bool:
+    roots = {sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib")}
+    inside = any(entry == root or entry.startswith(root + "/") for root in roots)
+    return (inside or entry.endswith(".zip")) and "site-packages" not in entry
 
 
 def _finds(finder: object, name: str) -> bool:
