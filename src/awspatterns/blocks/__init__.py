@@ -10,7 +10,8 @@ grants to its role.
 The modules: ``functions`` (``PythonFunction``), ``buckets`` (``SecureBucket``, ``AccessLogBucket``), ``queues``
 (``QueueWithDlq``, ``DeadLetterQueue``), ``jwt_authorizer`` (``JwtAuthorizer``, with its function's code in
 ``jwt_authorizer_handler``), ``demo_issuer`` (``DemoIssuer``, a stand-in identity provider for examples), ``apis``
-(``secure_rest_api``, ``api_gateway_logging_role``), ``runtime`` (the Python runtime and the Powertools layer) and
+(``secure_rest_api``, ``api_gateway_logging_role``), ``runtime`` (the Python runtime and the Powertools layer),
+``dependencies`` (``DependenciesLayer``, a layer of pinned third-party packages) and
 ``custom_resources`` (acknowledging cdk-nag findings on the functions CDK adds); import them all from here.
 """
 
@@ -18,6 +19,7 @@ from awspatterns.blocks.apis import api_gateway_logging_role, secure_rest_api
 from awspatterns.blocks.buckets import AccessLogBucket, SecureBucket
 from awspatterns.blocks.custom_resources import BASIC_EXECUTION_ROLE, acknowledge_cdk_custom_resources
 from awspatterns.blocks.demo_issuer import DemoIssuer
+from awspatterns.blocks.dependencies import DependenciesLayer
 from awspatterns.blocks.functions import PythonFunction
 from awspatterns.blocks.jwt_authorizer import JwtAuthorizer
 from awspatterns.blocks.queues import DeadLetterQueue, QueueWithDlq
@@ -36,6 +38,7 @@ __all__ = [
     "AccessLogBucket",
     "DeadLetterQueue",
     "DemoIssuer",
+    "DependenciesLayer",
     "JwtAuthorizer",
     "PythonFunction",
     "QueueWithDlq",

@@ -17,6 +17,7 @@ from constructs import Construct
 
 from awspatterns.app import acknowledge
 from awspatterns.blocks.apis import secure_rest_api
+from awspatterns.blocks.dependencies import DependenciesLayer
 from awspatterns.blocks.functions import PythonFunction
 
 __all__ = ["HANDLER_DIR", "DemoIssuer"]
@@ -71,6 +72,10 @@ class DemoIssuer(Construct):
             handler="index.handler",
             description="Generates the demo issuer's RSA key pair at deploy time",
             timeout=cdk.Duration.seconds(60),
+        )
+        # cryptography is not in Lambda's Python runtime (nor in every Powertools layer version)
+        generator.function.add_layers(
+            DependenciesLayer(self, "Dependencies", requirements=HANDLER_DIR / "requirements.txt")
         )
         generator.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["secretsmanager:PutSecretValue"], resources=[self.signing_key.secret_arn])

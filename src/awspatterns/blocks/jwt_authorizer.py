@@ -11,6 +11,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from constructs import Construct
 
+from awspatterns.blocks.dependencies import DependenciesLayer
 from awspatterns.blocks.functions import PythonFunction
 
 __all__ = ["HANDLER_DIR", "TOKEN_VALIDATION_REGEX", "JwtAuthorizer"]
@@ -53,6 +54,7 @@ class JwtAuthorizer(Construct):
 
     Attributes:
         function: the authorizer's ``PythonFunction`` block.
+        dependencies: its layer of PyJWT and cryptography (``requirements.txt`` beside its code).
         authorizer: the ``apigateway.TokenAuthorizer`` to pass to ``add_method(..., authorizer=...)``.
         route_scopes: the route map, as given.
     """
@@ -99,6 +101,9 @@ class JwtAuthorizer(Construct):
                 "JWKS_TIMEOUT_SECONDS": str(jwks_timeout.to_seconds()),
             },
         )
+        # PyJWT and cryptography are not in Lambda's Python runtime (nor in every Powertools layer version)
+        self.dependencies = DependenciesLayer(self, "Dependencies", requirements=HANDLER_DIR / "requirements.txt")
+        self.function.function.add_layers(self.dependencies)
         self.authorizer = apigateway.TokenAuthorizer(
             self,
             "Default",

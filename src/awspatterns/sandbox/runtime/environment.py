@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from awspatterns.sandbox.runtime.import_policy import allowed_modules
+
 __all__ = [
     "PLACEHOLDER_CREDENTIALS",
     "POLL_S",
@@ -69,6 +71,8 @@ class FunctionSpec:
     code_sha256: str
     log_group: str
     layer_paths: tuple[str, ...] = ()
+    #: Public layers the sandbox provides from its own install (``layers.provided_layer_names``: "powertools").
+    provided_layers: tuple[str, ...] = ()
     #: The execution role's temporary credentials (``AWS_ACCESS_KEY_ID``...); none: the account's root user.
     credentials: tuple[tuple[str, str], ...] = ()
 
@@ -178,6 +182,7 @@ class ExecutionEnvironment:
             **(dict(self.spec.credentials) or PLACEHOLDER_CREDENTIALS),
             "_AWSPATTERNS_ACCOUNT_ID": self.spec.account_id,
             "_AWSPATTERNS_LAYER_PATHS": os.pathsep.join(self.spec.layer_paths),
+            "_AWSPATTERNS_ALLOWED_MODULES": ",".join(sorted(allowed_modules(self.spec.provided_layers))),
             "_AWSPATTERNS_WORKER_FDS": f"{request_read},{response_write}",
         }
         log_file = self.log_path.open("ab")

@@ -29,7 +29,7 @@ from awspatterns.sandbox.runtime.api_errors import (
 )
 from awspatterns.sandbox.runtime.credentials import FunctionCredentials
 from awspatterns.sandbox.runtime.environment import FunctionSpec
-from awspatterns.sandbox.runtime.layers import layer_paths, unavailable_layers
+from awspatterns.sandbox.runtime.layers import layer_paths, provided_layer_names, unavailable_layers
 from awspatterns.sandbox.runtime.runtime import LOG_TAIL_BYTES
 from awspatterns.sandbox.subsystem import Engine, Patched
 
@@ -214,5 +214,6 @@ def function_spec(fn: Any, work_dir: Path, credentials: FunctionCredentials | No
         code_sha256=fn.code_sha_256,
         log_group=fn.logs_group_name,
         layer_paths=layer_paths(_layers(fn), runtime, work_dir / "layers"),
+        provided_layers=provided_layer_names(_layers(fn)),
         credentials=credentials.environment(fn.role, fn.function_name, fn.region) if credentials and fn.role else (),
     )

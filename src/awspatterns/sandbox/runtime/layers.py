@@ -15,10 +15,11 @@ from moto.awslambda.utils import get_backend
 
 from awspatterns.sandbox.runtime.packages import unpack
 
-__all__ = ["PROVIDED_LAYERS", "layer_paths", "unavailable_layers"]
+__all__ = ["PROVIDED_LAYERS", "layer_paths", "provided_layer_names", "unavailable_layers"]
 
-#: Public layers the sandbox provides from its own installed packages.
-PROVIDED_LAYERS = (":layer:AWSLambdaPowertoolsPython",)
+#: Public layers the sandbox provides from its own installed packages, and the name ``import_policy`` knows each by.
+_PROVIDED_NAMES = {":layer:AWSLambdaPowertoolsPython": "powertools"}
+PROVIDED_LAYERS = tuple(_PROVIDED_NAMES)
 
 
 def _layer_version(arn: str) -> Any:
@@ -32,6 +33,11 @@ def _layer_version(arn: str) -> Any:
 
 def _provided(arn: str) -> bool:
     return any(name in arn for name in PROVIDED_LAYERS)
+
+
+def provided_layer_names(arns: list[str]) -> tuple[str, ...]:
+    """The names of the provided public layers among ``arns`` (their packages come from the sandbox's install)."""
+    return tuple(sorted({name for arn in arns for marker, name in _PROVIDED_NAMES.items() if marker in arn}))
 
 
 def unavailable_layers(arns: list[str]) -> list[str]:

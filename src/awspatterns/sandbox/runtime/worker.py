@@ -12,6 +12,7 @@ exits. This file uses the standard library and botocore only: it must not depend
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import resource
@@ -25,6 +26,7 @@ __all__ = [
     "InitError",
     "LambdaContext",
     "error_of",
+    "guard_imports",
     "invoke",
     "load_handler",
     "log_error",
@@ -159,6 +161,18 @@ def peak_memory_kb() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def guard_imports(allowed: list[str], own_paths: list[str], runtime: str) -> None:
+    """Let the function import only what Lambda's runtime would give it (``import_guard``, loaded by path: with
+    ``-I`` this folder is not on the import path, and the sandbox package must not be needed)."""
+    spec = importlib.util.spec_from_file_location(
+        "_awspatterns_import_guard", Path(__file__).with_name("import_guard.py")
+    )
+    assert spec is not None and spec.loader is not None
+    guard = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(guard)
+    guard.install(allowed, own_paths, runtime)
+
+
 def main() -> None:
     """Initialise, report the init, then serve invocations; after an init error, exit as Lambda's runtime does."""
     read_fd, write_fd = (int(fd) for fd in os.environ.pop("_AWSPATTERNS_WORKER_FDS").split(","))
@@ -171,8 +185,13 @@ def main() -> None:
         responses.write(json.dumps({**message, "max_memory_kb": peak_memory_kb()}).encode() + b"\n")
         responses.flush()
 
-    sys.path[:0] = [str(Path.cwd()), *filter(None, os.environ.pop("_AWSPATTERNS_LAYER_PATHS", "").split(os.pathsep))]
+    own_paths = [str(Path.cwd()), *filter(None, os.environ.pop("_AWSPATTERNS_LAYER_PATHS", "").split(os.pathsep))]
+    sys.path[:0] = own_paths
     route_to_account(os.environ["_AWSPATTERNS_ACCOUNT_ID"])
+    allowed = os.environ.pop("_AWSPATTERNS_ALLOWED_MODULES", None)
+    if allowed is not None:  # after the worker's own imports, before the function's
+        runtime = os.environ.get("AWS_EXECUTION_ENV", "").removeprefix("AWS_Lambda_") or "Python"
+        guard_imports(allowed.split(","), own_paths, runtime)
 
     started = time.monotonic()
     try:

@@ -1,0 +1,87 @@
+"""Which installed packages a function may import: what Lambda's Python runtime and its layers would give it.
+
+Lambda's Python runtime holds the standard library and the AWS SDK (boto3 and the packages it depends on); a
+function gets anything else only from its own code or its layers. The sandbox runs functions on its own
+interpreter, where far more is installed, so the worker hides everything else (``import_guard``). The names here
+are top-level module names, computed once per process from the installed distributions' metadata: the dependency
+closure of ``boto3`` for the runtime, and of ``aws-lambda-powertools[all]`` for the Powertools public layer (built
+with that extra), which the sandbox provides from its own install.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+from importlib import metadata
+
+from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
+
+__all__ = ["POWERTOOLS", "RUNTIME_SDK", "allowed_modules", "distribution_closure", "modules_of"]
+
+#: The distribution Lambda's Python runtime bundles, with its dependencies.
+RUNTIME_SDK = "boto3"
+#: The name ``layers.provided_layer_names`` gives the Powertools public layer, and the distribution and extra it
+#: is built from.
+POWERTOOLS = ("powertools", "aws-lambda-powertools", "all")
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirements(dist: metadata.Distribution, extras: frozenset[str]) -> Iterable[str]:
+    """The names of the distributions ``dist`` needs on this interpreter, with ``extras`` (and no other)."""
+    for line in dist.requires or []:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        marker: Marker | None = requirement.marker
+        if marker is None or any(marker.evaluate({"extra": extra}) for extra in extras or {""}):
+            yield requirement.name
+
+
+def distribution_closure(root: str, extras: Iterable[str] = ()) -> frozenset[str]:
+    """``root`` and every installed distribution it depends on (with ``extras`` on the root only), canonical names.
+    A dependency that is not installed here is left out: the sandbox cannot provide it anyway."""
+    seen: set[str] = set()
+    pending = [(root, frozenset(extras))]
+    while pending:
+        name, wanted = pending.pop()
+        if _canonical(name) in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        seen.add(_canonical(name))
+        pending += [(requirement, frozenset()) for requirement in _requirements(dist, wanted)]
+    return frozenset(seen)
+
+
+@cache
+def _modules_by_distribution() -> dict[str, frozenset[str]]:
+    by_distribution: dict[str, set[str]] = {}
+    for module, distributions in metadata.packages_distributions().items():
+        for distribution in distributions:
+            by_distribution.setdefault(_canonical(distribution), set()).add(module)
+    return {name: frozenset(modules) for name, modules in by_distribution.items()}
+
+
+def modules_of(distributions: Iterable[str]) -> frozenset[str]:
+    """The top-level modules the given installed distributions provide."""
+    index = _modules_by_distribution()
+    return frozenset().union(*(index.get(_canonical(name), frozenset()) for name in distributions))
+
+
+@cache
+def allowed_modules(provided_layers: tuple[str, ...] = ()) -> frozenset[str]:
+    """The installed top-level modules a function may import besides the standard library, its code and its
+    unpacked layers: the runtime's AWS SDK, and the packages of the provided public layers it names."""
+    allowed = modules_of(distribution_closure(RUNTIME_SDK))
+    layer, distribution, extra = POWERTOOLS
+    if layer in provided_layers:
+        allowed |= modules_of(distribution_closure(distribution, [extra]))
+    return allowed
