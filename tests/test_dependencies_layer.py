@@ -18,7 +18,7 @@ from awspatterns.blocks.dependencies import CACHE_ENV, LayerBuildError, build_la
 
 ROOT = Path(__file__).resolve().parents[1]
 JWT_REQUIREMENTS = ROOT / "src/awspatterns/blocks/jwt_authorizer_handler/requirements.txt"
-PSYCOPG_REQUIREMENTS = ROOT / "tests/dependency_layers/psycopg.txt"
+PSYCOPG_REQUIREMENTS = ROOT / "examples/api-postgres-vpc/handlers/requirements.txt"
 LOCAL = f"cpython-{sys.version_info.major}{sys.version_info.minor}-x86_64-linux-gnu"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
 

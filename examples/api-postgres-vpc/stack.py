@@ -22,7 +22,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from awspatterns.app import acknowledge
-from awspatterns.blocks import PythonFunction, api_gateway_logging_role, secure_rest_api
+from awspatterns.blocks import DependenciesLayer, PythonFunction, api_gateway_logging_role, secure_rest_api
 from awspatterns.catalog import get_pattern
 from awspatterns.shared_handlers import ITEMS_API
 from awspatterns.synth import load_stack_module
@@ -58,6 +58,7 @@ class ItemsOverPostgres(Construct):
     Attributes:
         function: the items function block.
         security_group: the function's security group.
+        dependencies: the function's layer of psycopg (``handlers/requirements.txt``).
     """
 
     def __init__(
@@ -97,7 +98,10 @@ class ItemsOverPostgres(Construct):
             vpc_subnets=subnets,
             security_groups=[self.security_group],
         )
-        # TODO(integrator): psycopg layer. psycopg (with its libpq) ships in a layer: the DependenciesLayer block.
+        # psycopg and its libpq are not in Lambda's Python runtime: they ship in a layer built from the hash-pinned
+        # handlers/requirements.txt.
+        self.dependencies = DependenciesLayer(self, "Psycopg", requirements=HANDLERS / "requirements.txt")
+        self.function.function.add_layers(self.dependencies)
         secret_arn = stack.format_arn(
             service="secretsmanager",
             resource="secret",

@@ -10,6 +10,7 @@ PostgreSQL over psycopg, and end and re-open connections, are in tests/e2e/test_
 from __future__ import annotations
 
 import json
+import zipfile
 import sys
 import uuid
 from datetime import datetime
@@ -157,6 +158,15 @@ def test_the_asset_ships_the_shared_http_layer_next_to_the_pattern_s_own_code(as
         "items_api/schema.py",
     ]
     assert (asset / "items_api" / "api.py").read_bytes() == (SHARED_HANDLERS / "items_api" / "api.py").read_bytes()
+
+
+def test_psycopg_ships_in_the_function_s_own_layer_built_for_the_lambda_runtime(assembly, templates):
+    stack = templates["ApiPostgresVpc"]
+    (layer_id,) = stack.find_resources("AWS::Lambda::LayerVersion")
+    assert {"Ref": layer_id} in the_function(templates)["Properties"]["Layers"]  # beside the Powertools layer
+    key = stack.find_resources("AWS::Lambda::LayerVersion")[layer_id]["Properties"]["Content"]["S3Key"]
+    with zipfile.ZipFile(assembly.directory / f"asset.{key}") as layer:  # the block packages the layer itself
+        assert "python/psycopg_binary/_psycopg.cpython-314-x86_64-linux-gnu.so" in layer.namelist()
 
 
 # ---------------------------------------------------------------- the kept connection, with fakes

@@ -144,7 +144,7 @@ def test_the_guard_drops_modules_imported_before_it_and_refuses_them_again():
 
 def test_a_compiled_package_from_a_dependencies_layer_imports_in_a_function(account):
     # psycopg-binary has no abi3 wheel: the layer carries the runtime's build and the local Python's (DependenciesLayer)
-    archive = build_layer(Path(__file__).parents[1] / "dependency_layers" / "psycopg.txt")
+    archive = build_layer(Path(__file__).parents[2] / "examples" / "api-postgres-vpc" / "handlers" / "requirements.txt")
     lam = account.client("lambda")
     layer = lam.publish_layer_version(LayerName="psycopg", Content={"ZipFile": archive.read_bytes()})
     source = "import psycopg\ndef handler(event, context):\n    return [psycopg.pq.__impl__, psycopg.__file__]\n"
