@@ -63,6 +63,18 @@ def test_the_hash_covers_exactly_the_patterns_own_files(tmp_path):
     assert files_hash(fanout, root) == before
 
 
+def test_the_hash_covers_the_shared_handler_code_a_pattern_ships_and_only_that(tmp_path):
+    data_api, fanout = get_pattern("api-data-api"), get_pattern("s3-fanout")
+    root = copy_pattern_tree(tmp_path, [data_api.slug, fanout.slug])
+    shutil.copytree(REPO_ROOT / "src/awspatterns/shared_handlers", root / "src/awspatterns/shared_handlers")
+    assert "src/awspatterns/shared_handlers/items_api/api.py" in {p.as_posix() for p in pattern_files(data_api, root)}
+    before = files_hash(data_api, root), files_hash(fanout, root)
+    shared = root / "src/awspatterns/shared_handlers/items_api/api.py"
+    shared.write_text(shared.read_text() + "\n# changed\n")
+    assert files_hash(data_api, root) != before[0]  # its functions ship that file
+    assert files_hash(fanout, root) == before[1]  # its handlers import nothing shared
+
+
 def test_a_record_is_stale_once_a_file_changes_and_a_rerun_keeps_its_date(tmp_path):
     pattern = get_pattern("s3-fanout")
     root = copy_pattern_tree(tmp_path / "repo", [pattern.slug])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -60,11 +61,31 @@ class Verification:
         return f"{self.day}, commit {self.commit}, target {self.target}"
 
 
+def _shared_code(example: Path, root: Path) -> list[Path]:
+    """The files of the shared handler packages (``awspatterns.shared_handlers``) the example's handlers import:
+    they ship in its functions, so a change there is a change to the pattern."""
+    shared = root / "src" / "awspatterns" / "shared_handlers"
+    packages = (
+        [folder for folder in sorted(shared.iterdir()) if (folder / "__init__.py").is_file()] if shared.is_dir() else []
+    )
+    code = "\n".join(path.read_text(encoding="utf-8") for path in (example / "handlers").rglob("*.py"))
+    return [
+        path
+        for package in packages
+        if re.search(rf"^\s*(?:from|import)\s+{package.name}\b", code, flags=re.MULTILINE)
+        for path in package.rglob("*")
+        if path.is_file()
+    ]
+
+
 def pattern_files(pattern: Pattern, root: Path = REPO_ROOT) -> list[Path]:
-    """The files a verification of ``pattern`` covers, relative to ``root``, sorted."""
+    """The files a verification of ``pattern`` covers, relative to ``root``, sorted: the example, its diagram, its
+    tests, and the shared handler code its functions ship."""
     name = pattern.slug.replace("-", "_")
+    example = root / "examples" / pattern.slug
     candidates = [
-        *(p for p in (root / "examples" / pattern.slug).rglob("*") if p.is_file()),
+        *(p for p in example.rglob("*") if p.is_file()),
+        *_shared_code(example, root),
         root / "diagrams" / f"{pattern.slug}.py",
         root / "tests" / "examples" / f"test_{name}.py",
         root / "tests" / "e2e" / f"test_{name}_e2e.py",
