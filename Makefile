@@ -71,7 +71,7 @@ lint: setup
 	$(BIN)/mypy src tests docs/hooks.py
 	$(BIN)/mypy diagrams
 	@for example in $(EXAMPLES); do \
-	  MYPYPATH=src:$$example:$$example/handlers $(BIN)/mypy $$example || exit 1; done
+	  MYPYPATH=src:src/awspatterns/shared_handlers:$$example:$$example/handlers $(BIN)/mypy $$example || exit 1; done
 
 # The whole test suite: lint, then every test layer (unit, template, nag, e2e in the sandbox, docs, browser), on
 # one pytest-xdist worker per core, each with its own sandbox; a test file stays on one worker (tests/conftest.py).
