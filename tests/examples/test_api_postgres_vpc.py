@@ -10,9 +10,9 @@ PostgreSQL over psycopg, and end and re-open connections, are in tests/e2e/test_
 from __future__ import annotations
 
 import json
-import zipfile
 import sys
 import uuid
+import zipfile
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
