@@ -4,8 +4,8 @@ Lambda's Python runtime holds the standard library and the AWS SDK (boto3 and th
 function gets anything else only from its own code or its layers. The sandbox runs functions on its own
 interpreter, where far more is installed, so the worker hides everything else (``import_guard``). The names here
 are top-level module names, computed once per process from the installed distributions' metadata: the dependency
-closure of ``boto3`` for the runtime, and of ``aws-lambda-powertools[all]`` for the Powertools public layer (built
-with that extra), which the sandbox provides from its own install.
+closure of ``boto3`` for the runtime, and of ``aws-lambda-powertools`` with its layer's extras (:data:`POWERTOOLS`)
+for the Powertools public layer, which the sandbox provides from its own install.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ __all__ = ["POWERTOOLS", "RUNTIME_SDK", "allowed_modules", "distribution_closure
 
 #: The distribution Lambda's Python runtime bundles, with its dependencies.
 RUNTIME_SDK = "boto3"
-#: The name ``layers.provided_layer_names`` gives the Powertools public layer, and the distribution and extra it
-#: is built from.
-POWERTOOLS = ("powertools", "aws-lambda-powertools", "all")
+#: The name ``layers.provided_layer_names`` gives the Powertools public layer, the distribution it is built from,
+#: and the extras whose packages it is allowed to provide: those of the features the Powertools documentation lists
+#: for it (tracer, parser, validation, data masking). Not the installed release's whole ``[all]``, which grew
+#: after the pinned layer version (PyJWT, pydantic-settings): erring this way, a package the sandbox refuses may
+#: be in the real layer, but one it allows is there.
+POWERTOOLS = ("powertools", "aws-lambda-powertools", ("parser", "tracer", "validation", "datamasking"))
 
 
 def _canonical(name: str) -> str:
@@ -81,7 +84,7 @@ def allowed_modules(provided_layers: tuple[str, ...] = ()) -> frozenset[str]:
     """The installed top-level modules a function may import besides the standard library, its code and its
     unpacked layers: the runtime's AWS SDK, and the packages of the provided public layers it names."""
     allowed = modules_of(distribution_closure(RUNTIME_SDK))
-    layer, distribution, extra = POWERTOOLS
+    layer, distribution, extras = POWERTOOLS
     if layer in provided_layers:
-        allowed |= modules_of(distribution_closure(distribution, [extra]))
+        allowed |= modules_of(distribution_closure(distribution, extras))
     return allowed

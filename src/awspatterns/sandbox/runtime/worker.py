@@ -107,7 +107,7 @@ def load_handler(spec: str) -> Any:
     try:
         module = importlib.import_module(module_name.replace("/", "."))
     except ImportError as exc:
-        message = f"Unable to import module '{module_name}': {exc}"
+        message = f"Unable to import module '{module_name}': {exc}{_why_missing(exc)}"
         raise InitError({**error_of(exc, "Runtime.ImportModuleError", message), "stackTrace": []}) from exc
     except SyntaxError as exc:
         message = f"Syntax error in module '{module_name}': {exc}"
@@ -161,6 +161,14 @@ def peak_memory_kb() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+_guard: Any = None
+
+
+def _why_missing(error: ImportError) -> str:
+    """The import guard's reason for a missing module, when the guard hid it (see ``import_guard.why_missing``)."""
+    return _guard.why_missing(error.name) if _guard is not None and isinstance(error, ModuleNotFoundError) else ""
+
+
 def guard_imports(allowed: list[str], own_paths: list[str], runtime: str) -> None:
     """Let the function import only what Lambda's runtime would give it (``import_guard``, loaded by path: with
     ``-I`` this folder is not on the import path, and the sandbox package must not be needed)."""
@@ -168,9 +176,10 @@ def guard_imports(allowed: list[str], own_paths: list[str], runtime: str) -> Non
         "_awspatterns_import_guard", Path(__file__).with_name("import_guard.py")
     )
     assert spec is not None and spec.loader is not None
-    guard = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(guard)
-    guard.install(allowed, own_paths, runtime)
+    global _guard
+    _guard = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(_guard)
+    _guard.install(allowed, own_paths, runtime)
 
 
 def main() -> None:
