@@ -15,6 +15,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from awspatterns import REPO_ROOT
 from awspatterns.catalog import Pattern, load_catalog
 from awspatterns.synth import Assembly, synth
+from awspatterns.verification import VERIFIED_DIR
 
 CATALOG = load_catalog()
 
@@ -83,18 +84,39 @@ def pattern(request: pytest.FixtureRequest) -> Pattern:
     return request.param  # type: ignore[no-any-return]
 
 
+def _records() -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(VERIFIED_DIR.glob("*.json"))}
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site built once with ``mkdocs build --strict`` (never -q or -v: they weaken strict mode)."""
-    out = tmp_path_factory.mktemp("site")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert "WARNING" not in result.stderr, result.stderr[-4000:]
+    """The site built once with ``mkdocs build --strict`` (never -q or -v: they weaken strict mode). The
+    verification records it was built from are kept beside it, in ``verified/`` (see ``site_records``): under
+    pytest-xdist an end-to-end test on another worker may record a run while the site builds, and then it is built
+    again, so the copy is exactly what the pages show."""
+    root = tmp_path_factory.mktemp("site")
+    out, kept = root / "site", root / "verified"
+    for _ in range(3):
+        before = _records()
+        result = subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+        assert "WARNING" not in result.stderr, result.stderr[-4000:]
+        if _records() == before:
+            break
+    kept.mkdir()
+    for name, content in before.items():
+        (kept / name).write_bytes(content)
     return out
+
+
+@pytest.fixture(scope="session")
+def site_records(site: Path) -> Path:
+    """The folder of the verification records the built ``site`` shows."""
+    return site.parent / "verified"

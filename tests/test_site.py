@@ -160,14 +160,14 @@ def test_the_built_benchmarks_page_shows_every_results_file(site):
 
 
 @pytest.mark.parametrize("pattern", CATALOG, ids=lambda p: p.slug)
-def test_every_pattern_page_shows_a_true_last_verified_line(site, pattern):
+def test_every_pattern_page_shows_a_true_last_verified_line(site, site_records, pattern):
     """A page may say "verified" only for the files it embeds (the site may have been built before this session's
     end-to-end tests recorded a run: then it says "never", which is true of what it was built from)."""
     page = (site / "patterns" / pattern.slug / "index.html").read_text()
     line = re.search(r'<p class="pattern-verified pattern-verified--(\w+)">([^<]+)</p>', page)
     assert line is not None
     if line[1] == "current":
-        verification = load_verification(pattern.slug)
+        verification = load_verification(pattern.slug, site_records)
         assert verification is not None and verification.is_current(pattern)
         assert f"{verification.day}, commit {verification.commit}, target {verification.target}" in line[2]
     else:
