@@ -52,7 +52,17 @@ def search(page, base_url, text):
     query.press_sequentially(text, delay=20)  # fill() does not trigger Material's search
     results = page.locator(".md-search-result__link")
     results.first.wait_for(timeout=10_000)
-    return [results.nth(i).get_attribute("href") or "" for i in range(results.count())]
+    # The list first shows the results of what was typed so far ("batchItem"), and only its first ones until the
+    # reader scrolls: scroll it, as a reader would, and read it once it stops changing.
+    seen: list[str] = []
+    for _ in range(50):
+        page.locator(".md-search__scrollwrap").evaluate("wrap => wrap.scrollTo(0, wrap.scrollHeight)")
+        hrefs = [results.nth(i).get_attribute("href") or "" for i in range(results.count())]
+        if hrefs and hrefs == seen:
+            return hrefs
+        seen = hrefs
+        page.wait_for_timeout(200)
+    return seen
 
 
 def test_search_finds_pattern_names_and_services(page, base_url):
