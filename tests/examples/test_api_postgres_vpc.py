@@ -491,11 +491,44 @@ def test_a_replaced_database_without_the_schema_is_migrated_again(function, lamb
     assert sum("pg_advisory_xact_lock" in s for s in statements) == 2
 
 
-def test_missing_parameters_say_which_and_where(aws, function, lambda_context):
+def answer(index: Any, event: dict[str, Any], context: Any) -> tuple[int, str]:
+    response = index.handler(event, context)
+    return response["statusCode"], json.loads(response["body"])["message"]
+
+
+def test_missing_parameters_are_a_503_and_the_log_says_which_and_where(aws, function, lambda_context, caplog):
     index, _ = function
     aws.delete_parameter(Name=f"{ROOT}/database/endpoint")
-    with pytest.raises(index.DatabaseNotFound, match=f"no endpoint under {ROOT}/database"):
-        index.handler(proxy_event("GET"), lambda_context)
+    assert answer(index, proxy_event("GET"), lambda_context) == (503, "the database is not available; try again later")
+    assert f"no endpoint under {ROOT}/database" in caplog.text  # the reason, for the operator only
+
+
+def test_a_commit_whose_outcome_is_unknown_is_a_500_that_says_to_read_before_retrying(function, lambda_context):
+    index, _ = function
+    index.handler(proxy_event("GET"), lambda_context)  # connected and migrated
+    index.database.connection().fail_commit = terminated()
+    status, message = answer(index, proxy_event("POST", body={"name": "lamp", "quantity": 1}), lambda_context)
+    assert status == 500 and "may or may not be stored" in message and "read it back" in message
+
+
+def test_a_statement_timeout_and_an_unreachable_database_are_503s_that_changed_nothing(function, lambda_context):
+    index, opened = function
+    index.handler(proxy_event("GET"), lambda_context)
+    index.database.connection().fail_next = psycopg.errors.QueryCanceled("canceling statement due to statement timeout")
+    assert answer(index, proxy_event("GET"), lambda_context) == (
+        503,
+        "the database did not answer in time; nothing was changed, try again",
+    )
+
+    def refused(endpoint: Any, credentials: Any) -> FakeConnection:
+        raise psycopg.OperationalError("connection failed: Connection refused")
+
+    index.database.connection().fail_next = terminated()  # the kept connection is gone, and so is the server
+    index.database._connector = refused
+    assert answer(index, proxy_event("GET"), lambda_context) == (
+        503,
+        "the database cannot be reached; nothing was changed, try again",
+    )
 
 
 # The bad-input suite (tests/examples/items_http.py): malformed JSON, wrong types, out of range values, SQL in

@@ -14,12 +14,12 @@ import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from items.postgres import Credentials, Database, Endpoint, PostgresItems
+from items.postgres import Credentials, Database, Endpoint, OutcomeUnknown, PostgresItems
 from items_api.api import create_app
-from psycopg import errors
+from psycopg import OperationalError, errors
 
 logger = Logger()
 tracer = Tracer()
@@ -74,6 +74,44 @@ def repository() -> PostgresItems:
 # --8<-- [end:locate]
 
 app: APIGatewayRestResolver = create_app(repository)
+
+
+# --8<-- [start:failures]
+def _failure(status: int, message: str) -> Response[str]:
+    """An answer that tells the client what happened and whether to retry; the details go to the log only."""
+    logger.exception(message)
+    return Response(status_code=status, body=json.dumps({"message": message}), content_type="application/json")
+
+
+@app.exception_handler(OutcomeUnknown)
+def outcome_unknown(error: OutcomeUnknown) -> Response[str]:
+    """A create or delete whose commit lost its connection: retrying blindly could apply it twice."""
+    return _failure(
+        500,
+        "the connection broke while the change was committed: it may or may not be stored; "
+        "read it back before retrying",
+    )
+
+
+@app.exception_handler(errors.QueryCanceled)
+def too_slow(error: errors.QueryCanceled) -> Response[str]:
+    """The statement timeout ended the statement (a lock held elsewhere, an overloaded database): nothing changed."""
+    return _failure(503, "the database did not answer in time; nothing was changed, try again")
+
+
+@app.exception_handler(OperationalError)
+def unreachable(error: OperationalError) -> Response[str]:
+    """No connection even after one reconnect (a failover, a restart, too many connections): nothing changed."""
+    return _failure(503, "the database cannot be reached; nothing was changed, try again")
+
+
+@app.exception_handler(DatabaseNotFound)
+def not_deployed(error: DatabaseNotFound) -> Response[str]:
+    """The database's parameters are missing: its stack is not deployed, or being replaced."""
+    return _failure(503, "the database is not available; try again later")
+
+
+# --8<-- [end:failures]
 
 
 # --8<-- [start:handler]
