@@ -26,10 +26,10 @@ def test_a_small_comparison_runs_both_apis_through_every_part(tmp_path):
     phases = ["cold", "arrival", *(f"concurrency-{clients}" for clients in SWEEP)]
     assert [(s["api"], s["phase"]) for s in scenarios] == [(api, phase) for api, _ in APIS for phase in phases]
     for s in scenarios:
-        answered = sum(s["status_codes"].values())
-        # Every request answered and counted once; timed unless the stage's throttle refused it (429).
-        assert answered == s["requests"] + s["status_codes"].get("429", 0), s["name"]
-        assert set(s["status_codes"]) <= {"200", "201", "429"}, s  # the mix is all valid requests
+        # Every request answered, timed and counted once; every one reached the function (the mix is all valid
+        # requests, and the run lifts the stages' throttle, so no 429)
+        assert sum(s["status_codes"].values()) == s["requests"], s["name"]
+        assert set(s["status_codes"]) <= {"200", "201"}, s
     by_phase = {(s["api"], s["phase"]): s for s in scenarios}
     for api, _ in APIS:
         cold = by_phase[api, "cold"]

@@ -27,6 +27,7 @@ __all__ = [
     "all_benchmarks",
     "deployed",
     "get_benchmark",
+    "rest_api_id",
     "run_arrivals",
     "run_load",
     "timed_request",
@@ -155,6 +156,13 @@ def run_arrivals(
             pool.submit(one, scheduled)
     scenario.wall_s = time.monotonic() - started
     return scenario
+
+
+def rest_api_id(apigateway: Any, api_url: str) -> str:
+    """The REST API serving ``api_url`` (``.../<api-id>/<stage>/`` locally, ``https://<api-id>.execute-api...``)."""
+    ids = {api["id"] for api in apigateway.get_rest_apis()["items"]}
+    [api_id] = [i for i in ids if f"/{i}/" in api_url or f"//{i}." in api_url]
+    return str(api_id)
 
 
 def timed_request(

@@ -9,7 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from awspatterns.bench.harness import Benchmark, BenchOptions, Deployment, deployed, run_load, timed_request
+from awspatterns.bench.harness import (
+    Benchmark,
+    BenchOptions,
+    Deployment,
+    deployed,
+    rest_api_id,
+    run_load,
+    timed_request,
+)
 from awspatterns.bench.results import Scenario, write_results
 
 __all__ = ["BENCHMARK", "bench_api_authorizer"]
@@ -23,13 +31,6 @@ ROUNDS = 10
 def _get(url: str, authorization: str | None) -> tuple[str, float | None, bool]:
     """One GET, with the ``Authorization`` header when given; the status and the client-observed latency."""
     return timed_request(url, headers={"Authorization": authorization} if authorization else None)
-
-
-def _api_id(apigateway: Any, api_url: str) -> str:
-    """The REST API serving ``api_url`` (``.../<api-id>/<stage>/`` locally, ``https://<api-id>.execute-api...``)."""
-    ids = {api["id"] for api in apigateway.get_rest_apis()["items"]}
-    [api_id] = [i for i in ids if f"/{i}/" in api_url or f"//{i}." in api_url]
-    return str(api_id)
 
 
 def _add_baseline_route(deployment: Deployment, api_id: str) -> None:
@@ -101,7 +102,7 @@ def bench_api_authorizer(options: BenchOptions) -> Path:
     say, requests = options.progress, options.requests
     with deployed(SLUG, options) as deployment:
         apigateway = deployment.session.client("apigateway")
-        api_id = _api_id(apigateway, deployment.outputs["ApiUrl"])
+        api_id = rest_api_id(apigateway, deployment.outputs["ApiUrl"])
         _add_baseline_route(deployment, api_id)
         items, baseline = deployment.outputs["ItemsUrl"], deployment.outputs["ApiUrl"] + BASELINE_PATH
         mint = _minter(deployment)
