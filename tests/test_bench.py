@@ -8,6 +8,7 @@ import random
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +155,21 @@ def test_timed_request_counts_error_answers_as_statuses_and_sends_what_it_is_giv
     finally:
         server.shutdown()
     assert received == [("POST", "/orders", b'{"a": 1}', "Bearer t"), ("GET", "/missing", b"", None)]
+
+
+def test_the_cli_writes_results_where_out_dir_says_and_leaves_the_published_ones_alone(tmp_path, monkeypatch, capsys):
+    from awspatterns.bench import BENCH_DIR, Benchmark, harness
+    from awspatterns.cli import main
+
+    seen: list[BenchOptions] = []
+
+    def run(options: BenchOptions) -> Path:
+        seen.append(options)
+        return write_results("trial", options.target, [], "", options.out_dir)
+
+    monkeypatch.setattr(harness, "all_benchmarks", lambda: {"trial": Benchmark("trial", "a trial", run)})
+    published = sorted(BENCH_DIR.iterdir())
+    assert main(["bench", "trial", "--requests", "20", "--out-dir", str(tmp_path)]) == 0
+    assert seen[0].out_dir == tmp_path and seen[0].requests == 20
+    assert (tmp_path / "trial.json").is_file() and sorted(BENCH_DIR.iterdir()) == published
+    assert f"wrote {tmp_path / 'trial.json'}" in capsys.readouterr().out

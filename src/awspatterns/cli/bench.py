@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from awspatterns.cli.output import progress
@@ -14,12 +15,19 @@ __all__ = ["add_commands", "cmd_bench"]
 
 def cmd_bench(args: argparse.Namespace) -> None:
     """Run the named benchmarks (all checked to exist before the first starts) and write their results."""
-    from awspatterns.bench import BenchOptions, get_benchmark
+    from awspatterns.bench import BENCH_DIR, BenchOptions, get_benchmark
 
     if args.requests < 1 or args.concurrency < 1:
         raise PatternsError("--requests and --concurrency must be at least 1")
     benchmarks = [get_benchmark(name, args.target) for name in args.names]
-    options = BenchOptions(args.requests, args.concurrency, args.target, progress=progress, e2e_suite=args.e2e)
+    options = BenchOptions(
+        args.requests,
+        args.concurrency,
+        args.target,
+        out_dir=args.out_dir or BENCH_DIR,
+        progress=progress,
+        e2e_suite=args.e2e,
+    )
     for benchmark in benchmarks:
         progress(f"benchmark {benchmark.name}: {benchmark.summary}")
         path = benchmark.run(options)
@@ -34,4 +42,9 @@ def add_commands(commands: Any) -> None:
     bench.add_argument("--concurrency", type=int, default=4, help="threads for concurrent scenarios (default 4)")
     bench.add_argument("--target", choices=TARGET_NAMES, default="sandbox", help="where to measure (default sandbox)")
     bench.add_argument("--e2e", action="store_true", help="sandbox benchmark: also time the end-to-end suite")
+    bench.add_argument(
+        "--out-dir",
+        type=Path,
+        help="where the results go (default docs/benchmarks/, the published ones: use another folder for a trial run)",
+    )
     bench.set_defaults(func=cmd_bench)
