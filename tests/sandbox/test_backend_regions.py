@@ -11,7 +11,8 @@ MOTO_LOOKUP = AccountSpecificBackend._generate_regions.__wrapped__  # type: igno
 
 
 def test_the_shared_lookup_lists_what_moto_lists_for_each_service():
-    for service in ("sqs", "lambda", "ec2", "iam", "s3"):
+    services = ("sqs", "lambda", "ec2", "iam", "s3", "dynamodbstreams", "s3control", "events", "cloudfront")
+    for service in (*services, "route53", "resourcegroupstaggingapi", "sts", "no-such-service", "moto_api"):
         assert backend_regions.regions(service) == tuple(MOTO_LOOKUP(None, service))
     assert "cn-north-1" in backend_regions.regions("sqs") and "eu-west-1" in backend_regions.regions("sqs")
 

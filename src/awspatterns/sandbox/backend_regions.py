@@ -12,7 +12,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from botocore.exceptions import UnknownServiceError
+from botocore.session import Session
 from moto.core.base_backend import AccountSpecificBackend
+from moto.core.utils import get_service_model
 
 from awspatterns.sandbox.patching import replace
 from awspatterns.sandbox.subsystem import Engine, Patched
@@ -20,17 +23,32 @@ from awspatterns.sandbox.subsystem import Engine, Patched
 __all__ = ["PATCHED", "install"]
 
 #: What this module replaces in moto (checked by the canary tests).
-PATCHED: Patched = ((AccountSpecificBackend, "_generate_regions"),)
-
-
-#: moto's lookup, unwrapped from its per-backend cache: it reads only the class's botocore session.
-_lookup = AccountSpecificBackend._generate_regions.__wrapped__  # type: ignore[attr-defined]
+PATCHED: Patched = (
+    (AccountSpecificBackend, "_generate_regions"),
+    (AccountSpecificBackend, "get_session"),
+    (Session, "_get_internal_component"),
+)
 
 
 @cache
 def regions(service_name: str) -> tuple[str, ...]:
-    """The regions of ``service_name`` over every partition, as moto lists them; looked up once per process."""
-    return tuple(_lookup(None, service_name))
+    """The regions of ``service_name`` over every partition, as moto lists them; looked up once per process.
+
+    botocore's ``get_available_regions`` parses the service's model only to read its endpoint prefix; moto parses
+    the same model again to serve the service, so the prefix is read from moto's (cached) model instead, and the
+    rest is botocore's lookup."""
+    session = AccountSpecificBackend.get_session()
+    try:
+        metadata = get_service_model(service_name).metadata
+    except UnknownServiceError:  # as botocore's lookup: a service it has no model for has no regions
+        return ()
+    resolver = session._session._get_internal_component("endpoint_resolver")  # boto3's session holds botocore's
+    prefix = metadata.get("endpointPrefix", service_name)
+    return tuple(
+        region
+        for partition in session.get_available_partitions()
+        for region in resolver.get_available_endpoints(prefix, partition, False)
+    )
 
 
 def generate_regions(backend: Any, service_name: str) -> list[str]:
