@@ -14,7 +14,7 @@ from pathlib import Path
 
 from moto.awslambda.utils import get_backend as lambda_backend
 
-from awspatterns.sandbox import dynamodb_ttl, listeners, s3_addressing
+from awspatterns.sandbox import backend_regions, dynamodb_ttl, ec2_amis, kms_key_material, listeners, s3_addressing
 from awspatterns.sandbox.cloudformation import (
     apigateway,
     bucket_versioning,
@@ -72,6 +72,9 @@ SUBSYSTEMS: tuple[Subsystem, ...] = (
     enforcement,
     message_moves,
     dynamodb_ttl,
+    ec2_amis,
+    backend_regions,
+    kms_key_material,
 )
 
 #: Every moto internal the sandbox replaces, wraps or calls: (object, attribute). Canary tests check each exists.

@@ -65,18 +65,27 @@ def distribution_closure(root: str, extras: Iterable[str] = ()) -> frozenset[str
 
 
 @cache
-def _modules_by_distribution() -> dict[str, frozenset[str]]:
-    by_distribution: dict[str, set[str]] = {}
-    for module, distributions in metadata.packages_distributions().items():
-        for distribution in distributions:
-            by_distribution.setdefault(_canonical(distribution), set()).add(module)
-    return {name: frozenset(modules) for name, modules in by_distribution.items()}
+def _modules_of_distribution(name: str) -> frozenset[str]:
+    """The top-level modules one installed distribution provides, as ``metadata.packages_distributions`` finds
+    them (its ``top_level.txt``, else the first part of the paths of its ``.py`` files), without reading the file
+    lists of every other distribution installed."""
+    try:
+        dist = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return frozenset()
+    declared = (dist.read_text("top_level.txt") or "").split()
+    if declared:
+        return frozenset(declared)
+    return frozenset(
+        file.parts[0] if len(file.parts) > 1 else file.with_suffix("").name
+        for file in dist.files or ()
+        if file.suffix == ".py"
+    )
 
 
 def modules_of(distributions: Iterable[str]) -> frozenset[str]:
     """The top-level modules the given installed distributions provide."""
-    index = _modules_by_distribution()
-    return frozenset().union(*(index.get(_canonical(name), frozenset()) for name in distributions))
+    return frozenset().union(*(_modules_of_distribution(_canonical(name)) for name in distributions))
 
 
 @cache
