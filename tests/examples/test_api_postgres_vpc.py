@@ -512,7 +512,7 @@ def test_a_commit_whose_outcome_is_unknown_is_a_500_that_says_to_read_before_ret
 
 
 def test_a_statement_timeout_and_an_unreachable_database_are_503s_that_changed_nothing(function, lambda_context):
-    index, opened = function
+    index, _ = function
     index.handler(proxy_event("GET"), lambda_context)
     index.database.connection().fail_next = psycopg.errors.QueryCanceled("canceling statement due to statement timeout")
     assert answer(index, proxy_event("GET"), lambda_context) == (
