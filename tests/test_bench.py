@@ -17,6 +17,7 @@ from awspatterns.bench import (
     Histogram,
     Scenario,
     all_benchmarks,
+    exchange,
     get_benchmark,
     render_markdown,
     run_arrivals,
@@ -152,9 +153,15 @@ def test_timed_request_counts_error_answers_as_statuses_and_sends_what_it_is_giv
         )
         assert (status, cold) == ("202", False) and latency_ms > 0
         assert timed_request(f"{base}/missing")[0] == "404"  # an error answer is measured, not raised
+        status, answer, _ = exchange(f"{base}/missing")
+        assert (status, answer) == ("404", b"{}")  # the body too, for callers that need it
     finally:
         server.shutdown()
-    assert received == [("POST", "/orders", b'{"a": 1}', "Bearer t"), ("GET", "/missing", b"", None)]
+    assert received == [
+        ("POST", "/orders", b'{"a": 1}', "Bearer t"),
+        ("GET", "/missing", b"", None),
+        ("GET", "/missing", b"", None),
+    ]
 
 
 def test_the_cli_writes_results_where_out_dir_says_and_leaves_the_published_ones_alone(tmp_path, monkeypatch, capsys):

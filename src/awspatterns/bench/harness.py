@@ -26,6 +26,7 @@ __all__ = [
     "Deployment",
     "all_benchmarks",
     "deployed",
+    "exchange",
     "get_benchmark",
     "rest_api_id",
     "run_arrivals",
@@ -165,6 +166,27 @@ def rest_api_id(apigateway: Any, api_url: str) -> str:
     return str(api_id)
 
 
+def exchange(
+    url: str,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout_s: float = 30,
+) -> tuple[str, bytes, float]:
+    """One HTTP request to a deployed pattern's endpoint (the local API Gateway or the real one): the status, the
+    answer's body and the client-observed latency in ms (body read). A 4xx or 5xx is a status to count, not an
+    error; a failed connection raises."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310 (the stack's URL)
+    began = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            answer, status = response.read(), response.status
+    except urllib.error.HTTPError as error:
+        answer, status = error.read(), error.code
+    return str(status), answer, (time.monotonic() - began) * 1000
+
+
 def timed_request(
     url: str,
     *,
@@ -173,20 +195,10 @@ def timed_request(
     headers: dict[str, str] | None = None,
     timeout_s: float = 30,
 ) -> tuple[str, float, bool]:
-    """One HTTP request to a deployed pattern's endpoint (the local API Gateway or the real one), in the shape a
-    :data:`Call` returns: the status, the client-observed latency in ms (response body read) and ``False`` (a cold
-    start cannot be seen from the client). A 4xx or 5xx is a status to count, not an error; a failed connection
-    raises."""
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310 (the stack's URL)
-    began = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
-            response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        error.read()
-        status = error.code
-    return str(status), (time.monotonic() - began) * 1000, False
+    """:func:`exchange` in the shape a :data:`Call` returns: the status, the latency in ms and ``False`` (a cold
+    start cannot be seen from the client)."""
+    status, _, ms = exchange(url, method=method, body=body, headers=headers, timeout_s=timeout_s)
+    return status, ms, False
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,9 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from awspatterns.bench.harness import Benchmark, BenchOptions, deployed, run_load
+from awspatterns.bench.harness import Benchmark, BenchOptions, deployed, exchange, run_load
 from awspatterns.bench.results import Scenario, write_results
 
 __all__ = ["BENCHMARK", "bench_api_data_api"]
@@ -21,16 +18,8 @@ SLUG = "api-data-api"
 
 
 def _call(method: str, url: str, body: bytes | None = None) -> tuple[str, float, bool, bytes]:
-    request = urllib.request.Request(  # noqa: S310 (the deployed stack's own URL)
-        url, data=body, method=method, headers={"Content-Type": "application/json"}
-    )
-    began = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            answer, status = response.read(), response.status
-    except urllib.error.HTTPError as error:
-        answer, status = error.read(), error.code
-    return str(status), (time.monotonic() - began) * 1000, False, answer
+    status, answer, ms = exchange(url, method=method, body=body, headers={"Content-Type": "application/json"})
+    return status, ms, False, answer
 
 
 def bench_api_data_api(options: BenchOptions) -> Path:

@@ -22,8 +22,6 @@ import json
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from awspatterns.bench.harness import (
     BenchOptions,
     Deployment,
     deployed,
+    exchange,
     rest_api_id,
     run_arrivals,
     run_load,
@@ -54,6 +53,7 @@ ARRIVAL_RATE_PER_S = 20.0
 MIX: tuple[str, ...] = tuple(
     random.Random(2024).sample(["read"] * 5 + ["list"] * 2 + ["create"] * 2 + ["replace"], k=10)  # noqa: S311
 )
+JSON = {"Content-Type": "application/json"}
 #: API Gateway's answer when a throttle refuses: counted, never timed.
 THROTTLED = "429"
 #: The stage throttle during the comparison: API Gateway's default account quota, instead of the patterns' 100
@@ -93,7 +93,7 @@ class _ItemsLoad:
 
     def create(self) -> tuple[str, float | None, bool]:
         body = json.dumps({"name": "lamp", "quantity": 1, "price": "9.90"}).encode()
-        status, answer, ms = _send("POST", self.url, body)
+        status, answer, ms = exchange(self.url, method="POST", body=body, headers=JSON)
         if status == "201":
             with self._lock:
                 self._ids.append(json.loads(answer)["id"])
@@ -114,23 +114,7 @@ class _ItemsLoad:
         if operation == "read":
             return timed_request(f"{self.url}/{self._pick()}")
         body = json.dumps({"name": "desk", "quantity": 2, "price": "120.00"}).encode()
-        return timed_request(
-            f"{self.url}/{self._pick()}", method="PUT", body=body, headers={"Content-Type": "application/json"}
-        )
-
-
-def _send(method: str, url: str, body: bytes) -> tuple[str, bytes, float]:
-    """A request whose answer the caller needs (a create returns the new id)."""
-    request = urllib.request.Request(  # noqa: S310 (the deployed stack's own URL)
-        url, data=body, method=method, headers={"Content-Type": "application/json"}
-    )
-    began = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            answer, status = response.read(), response.status
-    except urllib.error.HTTPError as error:
-        answer, status = error.read(), error.code
-    return str(status), answer, (time.monotonic() - began) * 1000
+        return timed_request(f"{self.url}/{self._pick()}", method="PUT", body=body, headers=JSON)
 
 
 class _Function:
