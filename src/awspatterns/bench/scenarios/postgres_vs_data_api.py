@@ -8,7 +8,7 @@ fresh sandbox (or, with ``--target aws``, the real account) and measured in thre
 
 1. cold starts, forced one at a time: a configuration change retires every execution environment, so the next
    request meets a new one (counted from the function's ``REPORT`` log lines, not assumed);
-2. ``requests`` requests at a fixed arrival rate (an open loop, as the seed's load tool ran);
+2. ``requests`` requests at a fixed arrival rate (an open loop, as load tools that state an arrival rate run);
 3. a concurrency sweep: 1, 4 and 16 clients each sending back to back, after a warm-up that starts the
    environments the level needs, so these rows are warm requests only.
 
@@ -53,6 +53,7 @@ ARRIVAL_RATE_PER_S = 20.0
 MIX: tuple[str, ...] = tuple(
     random.Random(2024).sample(["read"] * 5 + ["list"] * 2 + ["create"] * 2 + ["replace"], k=10)  # noqa: S311
 )
+#: The header of every request with a body.
 JSON = {"Content-Type": "application/json"}
 #: API Gateway's answer when a throttle refuses: counted, never timed.
 THROTTLED = "429"
