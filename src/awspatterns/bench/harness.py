@@ -89,6 +89,27 @@ def get_benchmark(name: str, target: str = "sandbox") -> Benchmark:
     return benchmark
 
 
+class _Tally:
+    """Answers counted into a scenario from many threads, with progress told every tenth of the run."""
+
+    def __init__(self, scenario: Scenario, requests: int, progress: Callable[[str], None]) -> None:
+        self.scenario, self.requests, self.progress = scenario, requests, progress
+        self._lock = threading.Lock()
+        self._step = max(1, requests // 10)
+        self._done = 0
+
+    def count(self, status: str, value_ms: float | None, cold: bool) -> None:
+        """One answer: its status and cold start counted, its latency recorded unless it is ``None``."""
+        with self._lock:
+            self.scenario.status_codes[status] += 1
+            self.scenario.cold_starts += int(cold)
+            if value_ms is not None:
+                self.scenario.histogram.record(value_ms)
+            self._done += 1
+            if self._done % self._step == 0 or self._done == self.requests:
+                self.progress(f"{self.scenario.name}: {self._done}/{self.requests} requests")
+
+
 def run_load(
     call: Call,
     requests: int,
@@ -99,24 +120,9 @@ def run_load(
     """Run ``call`` ``requests`` times on ``concurrency`` threads into ``scenario``, telling ``progress`` about
     every tenth of the run."""
     started = time.monotonic()
-    lock = threading.Lock()
-    step = max(1, requests // 10)
-    done = 0
-
-    def one(_: int) -> None:
-        nonlocal done
-        status, value_ms, cold = call()
-        with lock:
-            scenario.status_codes[status] += 1
-            scenario.cold_starts += int(cold)
-            if value_ms is not None:
-                scenario.histogram.record(value_ms)
-            done += 1
-            if done % step == 0 or done == requests:
-                progress(f"{scenario.name}: {done}/{requests} requests")
-
+    tally = _Tally(scenario, requests, progress)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(one, range(requests)))
+        list(pool.map(lambda _: tally.count(*call()), range(requests)))
     scenario.wall_s = time.monotonic() - started
     return scenario
 
@@ -130,24 +136,14 @@ def run_arrivals(
 ) -> Scenario:
     """Start ``call`` ``requests`` times at a fixed arrival rate (an open loop: a request starts on schedule whether
     or not earlier ones have answered) into ``scenario``. Each latency runs from the request's scheduled start, so
-    time spent waiting behind a slow system counts (no coordinated omission)."""
+    time spent waiting behind a slow system counts (no coordinated omission); an answer the call does not time
+    (``None``) is counted only, as in :func:`run_load`."""
     started = time.monotonic()
-    lock = threading.Lock()
-    step = max(1, requests // 10)
-    done = 0
+    tally = _Tally(scenario, requests, progress)
 
     def one(scheduled: float) -> None:
-        nonlocal done
         status, value_ms, cold = call()
-        finished = time.monotonic()
-        with lock:
-            scenario.status_codes[status] += 1
-            scenario.cold_starts += int(cold)
-            if value_ms is not None:  # as in run_load: an answer the call does not time is counted only
-                scenario.histogram.record((finished - scheduled) * 1000)
-            done += 1
-            if done % step == 0 or done == requests:
-                progress(f"{scenario.name}: {done}/{requests} requests")
+        tally.count(status, None if value_ms is None else (time.monotonic() - scheduled) * 1000, cold)
 
     # Enough threads that a slow answer never delays the next start; beyond that the system is saturated anyway.
     with ThreadPoolExecutor(max_workers=min(requests, max(8, int(rate_per_s * 5)))) as pool:
